@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_RECORDS ?= 200000
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[embedded,test,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vpcflow demo --records $(DEMO_RECORDS) --files 4 -o demo-out/logs
+	$(BIN)/vpcflow load demo-out/logs
+	$(BIN)/vpcflow view top-edges --param k=200 -o demo-out/top-edges.html
+	@echo "open $(CURDIR)/demo-out/top-edges.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check etl viewer tests bench
+	$(BIN)/ruff format --check etl viewer tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) demo-out .vpcflow build *.egg-info

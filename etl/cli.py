@@ -1,0 +1,249 @@
+"""The `vpcflow` command: options in, one library call, library errors as one sentence and an exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from etl import demo as demo_data
+from etl import output, pipeline
+from etl.config import Settings, resolve_settings
+from etl.errors import UsageError, VpcflowError
+from etl.fields import parse_fields
+from etl.graph.embedded import embedded_endpoint
+from etl.graph.store import connect, open_store
+from etl.queries import find_query, saved_queries
+from etl.sources.local import expand
+
+app = typer.Typer(no_args_is_help=True, help="Turn AWS VPC Flow Logs into a graph you can query and look at.")
+db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
+query_app = typer.Typer(no_args_is_help=True, help="Saved Cypher queries: list, show, run.")
+app.add_typer(db_app, name="db")
+app.add_typer(query_app, name="query")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+@dataclass
+class State:
+    settings: Settings
+    debug: bool
+
+
+@contextlib.contextmanager
+def _errors(state: State) -> Iterator[None]:
+    """A library error becomes its sentence and its exit status; --debug shows the traceback."""
+    try:
+        yield
+    except VpcflowError as error:
+        if state.debug:
+            raise
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(error.exit_code) from None
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    home: Annotated[Path | None, typer.Option(help="State directory [env: VPCFLOW_HOME; default .vpcflow]")] = None,
+    neo4j_uri: Annotated[str | None, typer.Option(help="Bolt URI of a Neo4j server [env: NEO4J_URI]")] = None,
+    neo4j_user: Annotated[str | None, typer.Option(help="[env: NEO4J_USER; default neo4j]")] = None,
+    neo4j_database: Annotated[str | None, typer.Option(help="[env: NEO4J_DATABASE]")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
+    flags = {"home": home, "neo4j_uri": neo4j_uri, "neo4j_user": neo4j_user, "neo4j_database": neo4j_database}
+    ctx.obj = State(resolve_settings(flags), debug)
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[pipeline.FileResult], None]]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("files", total=total)
+        yield lambda result: progress.advance(task)
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="Files, folders (searched recursively) or glob patterns.")],
+    fields: Annotated[
+        str | None, typer.Option(help="Field order of header-less files: names or ${...} format.")
+    ] = None,
+    max_errors: Annotated[int | None, typer.Option(help="Give up on a file past this many malformed lines.")] = None,
+    reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Files prepared in parallel.")] = 2,
+) -> None:
+    """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed."""
+    state: State = ctx.obj
+    with _errors(state):
+        options = pipeline.LoadOptions(parse_fields(fields) if fields else None, max_errors, reload, workers)
+        found = expand(sources)
+        with _progress(len(found)) as on_file:
+            if dry_run:
+                summary = pipeline.load(found, None, options, on_file)
+            else:
+                with open_store(state.settings) as store:
+                    summary = pipeline.load(found, store, options, on_file)
+    out.print(output.summary_table(summary, dry_run))
+    for result in summary.files:
+        if result.status == "failed":
+            err.print(f"[red]failed:[/] {result.source_id}: {result.detail}", highlight=False)
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def demo(
+    records: Annotated[int, typer.Option(min=1, help="How many flow records to write.")] = 100_000,
+    output_path: Annotated[Path, typer.Option("--output", "-o", help="A .log/.gz file, or a folder.")] = Path(
+        "demo-logs"
+    ),
+    files: Annotated[int, typer.Option(min=1, help="How many gzip files to split them into.")] = 1,
+    seed: Annotated[int, typer.Option(help="Same seed, same logs.")] = 7,
+) -> None:
+    """Write realistic flow logs of a small VPC (web, app, database, NAT, clients, scanners)."""
+    for path in demo_data.write_demo(output_path, records, files=files, seed=seed):
+        out.print(str(path), highlight=False)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+@db_app.command("serve")
+def db_serve(ctx: typer.Context) -> None:
+    """Run the embedded server for other Bolt clients (Neo4j drivers, cypher-shell) until Ctrl-C."""
+    state: State = ctx.obj
+    with _errors(state):
+        if state.settings.neo4j_uri:
+            raise UsageError(f"NEO4J_URI is set ({state.settings.neo4j_uri}); db serve runs the embedded server")
+        home = state.settings.home
+        with embedded_endpoint(home, serve=True) as endpoint, connect(endpoint):
+            out.print(f"serving the embedded graph store of {home} over Bolt", highlight=False)
+            out.print(f"  uri:      {endpoint.uri}\n  user:     {endpoint.user}", highlight=False)
+            out.print(f"  password: in {home / 'root-password'}\n  database: {endpoint.database}", highlight=False)
+            out.print("other vpcflow commands on this state directory use it; Ctrl-C stops it")
+            _wait_for_signal()
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """The server's agent and what the graph holds."""
+    state: State = ctx.obj
+    with _errors(state), open_store(state.settings) as store:
+        counts = store.counts()
+        out.print(f"server:    {store.agent} at {store.endpoint.uri}", highlight=False)
+        out.print(f"addresses: {counts['addresses']:,}\nflows:     {counts['flows']:,}\nlog files: {counts['files']:,}")
+
+
+@db_app.command("reset")
+def db_reset(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help="Really delete.")] = False) -> None:
+    """Delete every node and relationship (the ledger too)."""
+    state: State = ctx.obj
+    with _errors(state):
+        if not yes:
+            raise UsageError("db reset deletes the whole graph and its ledger; add --yes to do it")
+        with open_store(state.settings) as store:
+            deleted = store.reset()
+    out.print(f"deleted {deleted:,} nodes and their relationships")
+
+
+@query_app.command("list")
+def query_list(ctx: typer.Context) -> None:
+    """The saved queries and their parameters."""
+    with _errors(ctx.obj):
+        table = output.Table("name", "title", "parameters (default)")
+        for query in saved_queries():
+            params = ", ".join(f"{p.name}: {p.type} ({p.default})" for p in query.params)
+            table.add_row(query.name, query.title, params)
+    out.print(table)
+
+
+@query_app.command("show")
+def query_show(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")]
+) -> None:
+    """Print a saved query's text."""
+    with _errors(ctx.obj):
+        out.print(find_query(name).text, highlight=False, markup=False)
+
+
+ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value; repeatable.")]
+
+
+def _run(state: State, name: str, params: list[str] | None) -> tuple[Any, list[str], list[dict[str, Any]], dict]:
+    query = find_query(name)
+    values = query.bind(params or [])
+    with open_store(state.settings) as store:
+        columns, rows = store.query(query.text, values)
+    return query, columns, rows, values
+
+
+@query_app.command("run")
+def query_run(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")],
+    param: ParamOption = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+) -> None:
+    """Run a saved query (or any .cypher file) and print its rows."""
+    state: State = ctx.obj
+    with _errors(state):
+        if format not in output.FORMATS:
+            raise UsageError(f"--format takes one of {', '.join(output.FORMATS)}, not {format!r}")
+        query, columns, rows, _ = _run(state, name, param)
+    if format == "json":
+        out.print(output.as_json(rows), highlight=False, markup=False, soft_wrap=True)
+    elif format == "csv":
+        sys.stdout.write(output.as_csv(columns, rows))
+    elif rows:
+        out.print(output.as_table(columns, rows, query.title))
+    else:
+        err.print("the query returned no rows")
+
+
+@app.command()
+def view(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")],
+    output_path: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("view.html"),
+    param: ParamOption = None,
+    title: Annotated[str | None, typer.Option(help="Page title; default the query's.")] = None,
+) -> None:
+    """Render a query's result as one self-contained HTML page (vis-network inlined)."""
+    from viewer import graph_from_rows, render_html
+
+    state: State = ctx.obj
+    with _errors(state):
+        query, _, rows, values = _run(state, name, param)
+        graph = graph_from_rows(rows)
+        if not graph.nodes:
+            raise UsageError(f"{query.name} returned nothing to draw")
+        output_path.write_text(render_html(graph, title=title or query.title, params=values), encoding="utf-8")
+    out.print(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)", highlight=False)
+
+
+def main() -> NoReturn:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None
+    raise SystemExit(0)

@@ -1,0 +1,149 @@
+"""The embedded default: ArcadeDB in this process, speaking Bolt on a loopback port.
+
+Its data, root password (mode 0600) and logs live in the state directory. One process owns that
+directory at a time (an advisory lock); `vpcflow db serve` also records its Bolt address there, so
+other commands on the same state directory connect to it instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from etl.errors import StoreBusyError, StoreError
+
+DATABASE = "vpcflow"
+USER = "root"
+_PASSWORD_FILE = "root-password"
+_LOCK_FILE = "embedded.lock"
+_SERVED_FILE = "served.json"
+_DATA_DIR = "arcadedb"
+_LOGGING = """handlers = java.util.logging.FileHandler
+java.util.logging.FileHandler.pattern = {log}
+java.util.logging.FileHandler.limit = 10000000
+java.util.logging.FileHandler.count = 2
+java.util.logging.FileHandler.formatter = java.util.logging.SimpleFormatter
+.level = WARNING
+"""
+NOT_INSTALLED = (
+    "no graph server: set NEO4J_URI to a Neo4j server (see docker-compose.yml), "
+    "or install the embedded one with: pip install 'vpcflow[embedded]'"
+)
+
+
+@dataclass(frozen=True)
+class BoltEndpoint:
+    uri: str
+    user: str
+    password: str
+    database: str | None
+
+
+def _private_file(path: Path, content: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+
+
+def root_password(home: Path) -> str:
+    """Generated once, readable by its owner only."""
+    path = home / _PASSWORD_FILE
+    if not path.exists():
+        _private_file(path, secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(uri: str) -> bool:
+    host, port = uri.removeprefix("bolt://").rsplit(":", 1)
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1):
+        return True
+    return False
+
+
+def served_endpoint(home: Path) -> BoltEndpoint | None:
+    """The endpoint `vpcflow db serve` recorded, if that server still answers."""
+    path = home / _SERVED_FILE
+    if not path.exists():
+        return None
+    endpoint = BoltEndpoint(**json.loads(path.read_text()))
+    return endpoint if _answers(endpoint.uri) else None
+
+
+@contextlib.contextmanager
+def _exclusive(home: Path) -> Iterator[None]:
+    with (home / _LOCK_FILE).open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreBusyError(
+                f"the embedded graph store in {home} is in use by another vpcflow process; wait for it, "
+                f"or run `vpcflow db serve` once and let every command connect to it"
+            ) from None
+        yield
+
+
+@contextlib.contextmanager
+def _stderr_to(log: TextIO) -> Iterator[None]:
+    """The JVM writes start-up warnings straight to file descriptor 2; send them to the log."""
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _start_server(home: Path, password: str, bolt_port: int) -> Any:
+    try:
+        from arcadedb_embedded import ArcadeDBServer
+    except ImportError:
+        raise StoreError(NOT_INSTALLED) from None
+    logging_file = home / "logging.properties"
+    logging_file.write_text(_LOGGING.format(log=home / "server%g.log"))
+    config = {
+        "server_plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
+        "bolt_port": bolt_port,
+        "http_port": _free_port(),
+    }
+    jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}"]}
+    with (home / "server-stderr.log").open("a") as log, _stderr_to(log):
+        server = ArcadeDBServer(str(home / _DATA_DIR), password, config, jvm)
+        server.start()
+        server.create_database(DATABASE)
+    return server
+
+
+@contextlib.contextmanager
+def embedded_endpoint(home: Path, *, serve: bool = False) -> Iterator[BoltEndpoint]:
+    """A Bolt endpoint on the state directory's store: the served one, or a server of our own."""
+    home.mkdir(parents=True, exist_ok=True)
+    served = None if serve else served_endpoint(home)
+    if served is not None:
+        yield served
+        return
+    with _exclusive(home):
+        port = _free_port()
+        endpoint = BoltEndpoint(f"bolt://127.0.0.1:{port}", USER, root_password(home), DATABASE)
+        server = _start_server(home, endpoint.password, port)
+        try:
+            if serve:
+                _private_file(home / _SERVED_FILE, json.dumps(asdict(endpoint)))
+            yield endpoint
+        finally:
+            (home / _SERVED_FILE).unlink(missing_ok=True)
+            server.stop()

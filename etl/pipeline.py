@@ -1,0 +1,165 @@
+"""Sources -> parse -> aggregate -> addresses -> store, one file at a time, files prepared in parallel."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.aggregate import EdgeAccumulator
+from etl.batch import FileBatch
+from etl.classify import scope_of
+from etl.errors import SourceError, VpcflowError
+from etl.formats import open_text
+from etl.graph.store import GraphStore
+from etl.parse import ParseStats, parse_stream
+
+
+class Source(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    def digest(self) -> str: ...
+
+    def open(self) -> BinaryIO: ...
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    fields: Sequence[str] | None = None
+    max_errors: int | None = None
+    reload: bool = False
+    workers: int = 2
+
+
+@dataclass
+class FileResult:
+    source_id: str
+    status: str  # loaded | skipped | failed
+    detail: str = ""
+    stats: ParseStats = field(default_factory=ParseStats)
+    edges: int = 0
+
+
+@dataclass
+class LoadSummary:
+    files: list[FileResult] = field(default_factory=list)
+    stats: ParseStats = field(default_factory=ParseStats)
+    edges_written: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all loaded or already loaded; 1 nothing could be loaded; 3 some files failed."""
+        failed = self.count("failed")
+        if not failed:
+            return 0
+        return 1 if failed == len(self.files) else 3
+
+
+def _addresses(edges: pa.Table) -> pa.Table:
+    ends = pa.concat_tables(
+        [
+            edges.select(["src", "first_seen", "last_seen"]).rename_columns(["id", "first_seen", "last_seen"]),
+            edges.select(["dst", "first_seen", "last_seen"]).rename_columns(["id", "first_seen", "last_seen"]),
+        ]
+    )
+    grouped = ends.group_by("id", use_threads=False).aggregate([("first_seen", "min"), ("last_seen", "max")])
+    return grouped.rename_columns(["id", "first_seen", "last_seen"])
+
+
+def _drop_invalid_addresses(edges: pa.Table, stats: ParseStats) -> tuple[pa.Table, list[dict[str, object]]]:
+    addresses = _addresses(edges).to_pylist()
+    invalid = [a["id"] for a in addresses if scope_of(a["id"]) is None]
+    if invalid:
+        bad = pc.or_(pc.is_in(edges["src"], pa.array(invalid)), pc.is_in(edges["dst"], pa.array(invalid)))
+        stats.malformed["address is not a valid IP"] += pc.sum(edges.filter(bad)["count"]).as_py()
+        stats.records -= pc.sum(edges.filter(bad)["count"]).as_py()
+        edges = edges.filter(pc.invert(bad))
+        addresses = [a for a in addresses if a["id"] not in set(invalid)]
+    for address in addresses:
+        address["scope"] = scope_of(address["id"])
+        address["pseudonymized"] = False
+    return edges, addresses
+
+
+def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> FileBatch:
+    """Parse and aggregate one source into the rows the store writes. Reads; never writes."""
+    stats = ParseStats()
+    accumulator = EdgeAccumulator()
+    try:
+        with source.open() as raw, open_text(raw) as text:
+            for table in parse_stream(text, options.fields, max_errors=options.max_errors, stats=stats):
+                accumulator.add(table)
+    except (OSError, EOFError) as error:
+        raise SourceError(f"cannot be read: {error}") from None
+    edges, addresses = _drop_invalid_addresses(accumulator.result(), stats)
+    malformed = sum(stats.malformed.values())
+    if stats.records == 0 and malformed:
+        raise SourceError(f"no flow-log records in it ({malformed} malformed lines)")
+    return FileBatch(source.id, digest or source.digest(), edges.to_pylist(), addresses, stats)
+
+
+def _prepare_unless_loaded(source: Source, options: LoadOptions, store: GraphStore | None) -> FileResult | FileBatch:
+    digest = source.digest()
+    if store is not None and not options.reload and store.is_loaded(source.id, digest):
+        return FileResult(source.id, "skipped", "already loaded")
+    return prepare(source, options, digest)
+
+
+def _finish(
+    future: Future[FileResult | FileBatch], source: Source, store: GraphStore | None, reload: bool
+) -> FileResult:
+    try:
+        prepared = future.result()
+    except VpcflowError as error:
+        return FileResult(source.id, "failed", str(error))
+    if isinstance(prepared, FileResult):
+        return prepared
+    if store is None:
+        return FileResult(source.id, "loaded", "dry run", prepared.stats, len(prepared.edges))
+    outcome = store.load(prepared, reload=reload)
+    if not outcome.loaded:
+        return FileResult(source.id, "skipped", outcome.reason, prepared.stats)
+    return FileResult(source.id, "loaded", "", prepared.stats, outcome.edges)
+
+
+def load(
+    sources: Iterable[Source],
+    store: GraphStore | None,
+    options: LoadOptions,
+    on_file: Callable[[FileResult], None] = lambda result: None,
+) -> LoadSummary:
+    """Load every source; `store=None` is a dry run. A bad file is recorded and the rest go on."""
+    started = time.perf_counter()
+    summary = LoadSummary()
+
+    def record(result: FileResult) -> None:
+        summary.files.append(result)
+        if result.status == "loaded":
+            summary.stats.add(result.stats)
+            summary.edges_written += result.edges
+        else:
+            summary.stats.malformed.update(result.stats.malformed)
+        on_file(result)
+
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        pending: deque[tuple[Source, Future[FileResult | FileBatch]]] = deque()
+        for source in sources:
+            pending.append((source, pool.submit(_prepare_unless_loaded, source, options, store)))
+            if len(pending) > options.workers:
+                record(_finish(pending[0][1], pending.popleft()[0], store, options.reload))
+        while pending:
+            source, future = pending.popleft()
+            record(_finish(future, source, store, options.reload))
+    summary.seconds = time.perf_counter() - started
+    return summary

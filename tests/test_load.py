@@ -1,0 +1,161 @@
+"""Loading into the live Bolt server: totals equal the input's sums, reruns never double count."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from etl import demo
+from etl.cli import app
+from etl.graph.store import GraphStore
+from tests.conftest import SAMPLES
+from tests.flowlines import expected_edges, read_records
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+GRAPH_EDGES = """
+MATCH (s:Address)-[f:FLOW]->(d:Address)
+RETURN s.id AS src, d.id AS dst, f.port AS port, f.protocol AS protocol, f.action AS action,
+       f.count AS count, f.packets AS packets, f.bytes AS bytes
+"""
+
+
+def graph_edges(store: GraphStore) -> dict[tuple[str, str, int, int, str], tuple[int, int, int]]:
+    _, rows = store.query(GRAPH_EDGES, {})
+    return {
+        (r["src"], r["dst"], r["port"], r["protocol"], r["action"]): (r["count"], r["packets"], r["bytes"])
+        for r in rows
+    }
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> list[Path]:
+    """Three demo files plus the AWS documentation's default-format examples (NODATA, SKIPDATA, IPv6)."""
+    files = demo.write_demo(tmp_path / "logs", 3_000, files=3, seed=11)
+    sample = tmp_path / "logs" / "aws-examples.log"
+    shutil.copy(SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled/default-v2-all-examples.log", sample)
+    return [*files, sample]
+
+
+def summary_value(output: str, label: str) -> int:
+    """The number on the summary table's row that starts with `label`."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if cells and cells[0].startswith(label):
+            return int(cells[-1].replace(",", ""))
+    raise AssertionError(f"no {label!r} row in:\n{output}")
+
+
+def load(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["load", *args])
+    return result.exit_code, result.output
+
+
+def test_load_matches_the_input_sums(store: GraphStore, cli_env: dict[str, str], logs: list[Path]) -> None:
+    code, output = load(str(logs[0].parent))
+    assert code == 0, output
+    expected = expected_edges(logs)
+    assert graph_edges(store) == expected
+    addresses = {a for key in expected for a in key[:2]}
+    counts = store.counts()
+    assert counts == {"addresses": len(addresses), "flows": len(expected), "files": 4}
+    records = [r for path in logs for r in read_records(path)]
+    assert summary_value(output, "records") == len(records)
+    assert summary_value(output, "NODATA") == sum(r["log-status"] == "NODATA" for r in records) > 0
+    assert summary_value(output, "SKIPDATA") == sum(r["log-status"] == "SKIPDATA" for r in records) == 1
+    # Rows written: one per distinct edge per file, so an edge in two files is written twice.
+    assert summary_value(output, "edges written") == sum(len(expected_edges([p])) for p in logs)
+    assert summary_value(output, "files loaded") == 4
+
+
+def test_second_load_changes_nothing_and_reload_keeps_totals(
+    store: GraphStore, cli_env: dict[str, str], logs: list[Path]
+) -> None:
+    folder = str(logs[0].parent)
+    assert load(folder)[0] == 0
+    before = graph_edges(store)
+    code, output = load(folder)
+    assert code == 0
+    assert summary_value(output, "files skipped") == 4
+    assert summary_value(output, "files loaded") == 0
+    assert graph_edges(store) == before
+    code, output = load("--reload", folder)
+    assert code == 0, output
+    assert graph_edges(store) == before
+    assert store.counts()["files"] == 4
+
+
+def test_a_changed_file_replaces_its_contribution(store: GraphStore, cli_env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "one.log"
+    demo.write_demo(path, 500, seed=1)
+    assert load(str(path))[0] == 0
+    demo.write_demo(path, 400, seed=2)
+    assert load(str(path))[0] == 0
+    assert graph_edges(store) == expected_edges([path])
+
+
+def test_same_content_under_another_name_is_not_counted_twice(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = tmp_path / "a.log"
+    demo.write_demo(first, 300, seed=3)
+    shutil.copy(first, tmp_path / "b.log")
+    code, output = load(str(tmp_path))
+    assert code == 0
+    assert graph_edges(store) == expected_edges([first])
+    assert summary_value(output, "files skipped") == 1
+
+
+def test_truncated_gzip_is_reported_and_the_rest_load(
+    store: GraphStore, cli_env: dict[str, str], logs: list[Path]
+) -> None:
+    broken = logs[0].parent / "broken.log.gz"
+    data = gzip.compress(logs[-1].read_bytes() * 50)
+    broken.write_bytes(data[: len(data) // 2])
+    code, output = load(str(logs[0].parent))
+    assert code == 3, output
+    assert "broken.log.gz" in output
+    assert graph_edges(store) == expected_edges(logs)
+
+
+def test_nothing_loadable_exits_1(store: GraphStore, cli_env: dict[str, str], tmp_path: Path) -> None:
+    junk = tmp_path / "junk.log"
+    junk.write_bytes(b"\x00\xff binary garbage\n" * 10)
+    code, output = load(str(junk))
+    assert code == 1
+    assert "junk.log" in output
+    assert store.counts()["flows"] == 0
+
+
+def test_dry_run_writes_nothing(store: GraphStore, cli_env: dict[str, str], logs: list[Path]) -> None:
+    code, output = load("--dry-run", str(logs[0].parent))
+    assert code == 0, output
+    assert summary_value(output, "edges found") == sum(len(expected_edges([p])) for p in logs)
+    assert store.counts() == {"addresses": 0, "flows": 0, "files": 0}
+
+
+def test_schema_setup_twice_is_harmless(store: GraphStore) -> None:
+    store.ensure_schema()
+    store.ensure_schema()
+    _, rows = store.query("SHOW CONSTRAINTS", {})
+    assert {tuple(r["labelsOrTypes"]) + tuple(r["properties"]) for r in rows} >= {
+        ("Address", "id"),
+        ("LogFile", "id"),
+    }
+
+
+def test_max_errors_gives_up_on_a_file(store: GraphStore, cli_env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "noisy.log"
+    good = "2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    path.write_text(good + "this line is not a record\n" * 5)
+    code, output = load("--max-errors", "3", str(path))
+    assert code == 1
+    assert "--max-errors" in output
+    code, output = load("--max-errors", "10", str(path))
+    assert code == 0, output
+    assert graph_edges(store) == {("10.0.0.1", "10.0.0.2", 443, 6, "ACCEPT"): (1, 1, 100)}
