@@ -9,7 +9,7 @@ DEMO_RECORDS ?= 200000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/python -m pip install --quiet -e '.[embedded,test,bench]'
 	touch $(STAMP)
 

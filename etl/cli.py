@@ -33,7 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

@@ -62,6 +62,8 @@ def as_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 
 
 def as_table(columns: list[str], rows: list[dict[str, Any]], title: str | None = None) -> Table:
+    """A terminal table; columns empty on every row (names when nothing is named) are left out."""
+    columns = [c for c in columns if any(row.get(c) is not None for row in rows)]
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -1,0 +1,81 @@
+"""Edge rows from records: the service-port rule and the sums."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from etl.aggregate import EdgeAccumulator, flows, merge
+
+FIELDS = [
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
+]
+
+
+def records(*rows: tuple) -> pa.Table:
+    columns = list(zip(*rows, strict=True))
+    types = [pa.string(), pa.string()] + [pa.int64()] * 7 + [pa.string(), pa.string()]
+    return pa.table([pa.array(c, t) for c, t in zip(columns, types, strict=True)], names=FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("srcport", "dstport", "port"),
+    [
+        (52000, 443, 443),  # request to a server
+        (443, 52000, 443),  # its reply
+        (0, 0, 0),  # ICMP
+        (None, 22, 22),
+        (None, None, -1),
+    ],
+)
+def test_service_port_is_the_lower_port(srcport: int | None, dstport: int | None, port: int) -> None:
+    table = flows(records(("10.0.0.1", "10.0.0.2", srcport, dstport, 6, 1, 40, 10, 20, "ACCEPT", "OK")))
+    assert table["port"].to_pylist() == [port]
+
+
+def test_replies_on_many_ephemeral_ports_make_one_edge() -> None:
+    rows = [("10.0.3.30", "10.0.2.21", 5432, 32768 + i, 6, 2, 100, 100 + i, 160 + i, "ACCEPT", "OK") for i in range(50)]
+    edges = merge([flows(records(*rows))]).to_pylist()
+    assert edges == [
+        {
+            "src": "10.0.3.30",
+            "dst": "10.0.2.21",
+            "port": 5432,
+            "protocol": 6,
+            "action": "ACCEPT",
+            "count": 50,
+            "packets": 100,
+            "bytes": 5000,
+            "first_seen": 100,
+            "last_seen": 209,
+        }
+    ]
+
+
+def test_nodata_and_skipdata_make_no_edges() -> None:
+    table = records(
+        (None, None, None, None, None, None, None, 1, 2, None, "NODATA"),
+        (None, None, None, None, None, None, None, 1, 2, None, "SKIPDATA"),
+        ("10.0.0.1", "10.0.0.2", 1, 2, 6, 1, 1, 1, 2, "REJECT", "OK"),
+    )
+    assert flows(table).num_rows == 1
+
+
+def test_accumulator_folds_batches_to_the_same_result() -> None:
+    rows = [("10.0.0.%d" % (i % 7), "10.0.1.1", 40000 + i, 443, 6, 1, 10, i, i + 1, "ACCEPT", "OK") for i in range(700)]
+    whole = merge([flows(records(*rows))])
+    accumulator = EdgeAccumulator(flush_rows=5)
+    for start in range(0, 700, 50):
+        accumulator.add(records(*rows[start : start + 50]))
+    assert sorted(accumulator.result().to_pylist(), key=str) == sorted(whole.to_pylist(), key=str)
+    assert sum(accumulator.result()["count"].to_pylist()) == 700

@@ -1,0 +1,179 @@
+"""The parser on the public samples and on hand-made edge cases: values the documentation states."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import pytest
+
+from etl.fields import parse_fields
+from etl.formats import open_text
+from etl.parse import ParseStats, parse_stream
+from tests.conftest import SAMPLES
+
+DOCS = SAMPLES / "awsdocs-amazon-vpc-user-guide"
+
+
+def parse_bytes(data: bytes, fields: tuple[str, ...] | None = None, **kwargs: int) -> tuple[list[dict], ParseStats]:
+    stats = ParseStats()
+    rows = [row for table in parse_stream(io.BytesIO(data), fields, stats=stats, **kwargs) for row in table.to_pylist()]
+    return rows, stats
+
+
+def parse_file(relative: str) -> tuple[list[dict], ParseStats]:
+    return parse_bytes((SAMPLES / relative).read_bytes())
+
+
+def test_default_format_without_header() -> None:
+    rows, stats = parse_file("awsdocs-amazon-vpc-user-guide/codeblock01_flow-log-example-accepted-rejected.txt")
+    assert rows == [
+        {
+            "version": 2,
+            "account-id": "123456789010",
+            "interface-id": "eni-1235b8ca123456789",
+            "srcaddr": "172.31.16.139",
+            "dstaddr": "172.31.16.21",
+            "srcport": 20641,
+            "dstport": 22,
+            "protocol": 6,
+            "packets": 20,
+            "bytes": 4249,
+            "start": 1418530010,
+            "end": 1418530070,
+            "action": "ACCEPT",
+            "log-status": "OK",
+        }
+    ]
+    assert stats.records == 1 and not stats.malformed
+
+
+@pytest.mark.parametrize(
+    ("relative", "records", "nodata", "skipdata", "malformed"),
+    [
+        ("awsdocs-amazon-vpc-user-guide/assembled/default-v2-all-examples.log", 7, 1, 1, 0),
+        # two lines carry trailing '#comment' text copied from the documentation
+        ("awsdocs-amazon-vpc-user-guide/assembled/nat-gateway-with-header.log", 4, 0, 0, 2),
+        # codeblock11's record with a double space still parses
+        ("awsdocs-amazon-vpc-user-guide/assembled/tcp-flag-with-header.log", 8, 0, 0, 0),
+        ("awsdocs-amazon-vpc-user-guide/assembled/traffic-path-v5-with-header.log", 2, 0, 0, 0),
+        # the literal '...' line from the documentation
+        ("awsdocs-amazon-vpc-user-guide/assembled/transit-gateway-with-header.log", 4, 0, 0, 1),
+        ("obsrvbl-flowlogs-reader/V2_RECORDS.log", 5, 1, 1, 0),
+        ("obsrvbl-flowlogs-reader/V3_FILE.log", 2, 0, 0, 0),
+        ("obsrvbl-flowlogs-reader/V4_FILE.log", 2, 0, 0, 0),
+        ("panther-labs-panther/TestExtendedVpcFlowLog.with-header.log", 1, 0, 0, 0),
+        # an extra trailing token: more tokens than the header names
+        ("panther-labs-panther/TestStandardVpcFlowLog.with-header.log", 0, 0, 0, 1),
+        ("panther-labs-panther/TestVpcFlowLogNoData.with-header.log", 1, 1, 0, 0),
+        ("panther-analysis/attacker_vpc.raw.log", 6, 0, 0, 0),
+    ],
+)
+def test_samples(relative: str, records: int, nodata: int, skipdata: int, malformed: int) -> None:
+    rows, stats = parse_file(relative)
+    assert (len(rows), stats.records, stats.nodata, stats.skipdata) == (records, records, nodata, skipdata)
+    assert sum(stats.malformed.values()) == malformed
+
+
+def test_header_in_any_order_maps_by_name() -> None:
+    rows, _ = parse_file("obsrvbl-flowlogs-reader/V3_FILE.log")
+    first = rows[0]
+    assert (first["srcaddr"], first["srcport"], first["dstaddr"], first["dstport"]) == (
+        "172.18.160.68",
+        443,
+        "172.18.160.93",
+        47460,
+    )
+    assert (first["version"], first["bytes"], first["packets"], first["tcp-flags"]) == (3, 6392, 10, 19)
+    assert first["pkt-srcaddr"] == "192.168.0.1"
+
+
+def test_double_space_line_keeps_its_values() -> None:
+    rows, _ = parse_file("awsdocs-amazon-vpc-user-guide/assembled/tcp-flag-with-header.log")
+    spaced = [r for r in rows if r["dstport"] == 43638]
+    assert len(spaced) == 1
+    assert (spaced[0]["srcaddr"], spaced[0]["pkt-srcaddr"], spaced[0]["bytes"], spaced[0]["tcp-flags"]) == (
+        "10.0.0.62",
+        "10.0.0.62",
+        967,
+        19,
+    )
+
+
+def test_dash_is_null_and_milliseconds_become_seconds() -> None:
+    rows, stats = parse_file("obsrvbl-flowlogs-reader/V2_millisecond_timestamp.log")
+    assert rows[0]["srcaddr"] is None and rows[0]["packets"] is None
+    assert (rows[0]["start"], rows[0]["end"]) == (1512564058, 1512564059)
+    assert stats.skipdata == 1
+
+
+def test_unknown_header_field_is_kept_as_string() -> None:
+    rows, _ = parse_file("panther-labs-panther/TestExtendedVpcFlowLog.with-header.log")
+    assert rows[0]["unknown-header-should-not-break"] == "extra-data-should-not-break"
+    assert rows[0]["pkt-srcaddr"] == "76.198.154.105"
+
+
+def test_ipv6() -> None:
+    rows, _ = parse_file("awsdocs-amazon-vpc-user-guide/codeblock07_flow-log-example-ipv6.txt")
+    assert rows[0]["srcaddr"] == "2001:db8:1234:a100:8d6e:3477:df66:f105"
+
+
+def test_header_repeated_and_changed_mid_file() -> None:
+    v2 = (DOCS / "codeblock01_flow-log-example-accepted-rejected.txt").read_bytes()
+    header = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+    reordered = b"srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status version account-id interface-id\n"
+    line = b"10.9.9.9 10.8.8.8 443 50000 6 3 300 1700000000 1700000060 ACCEPT OK 2 1 eni-9\n"
+    rows, stats = parse_bytes(header + v2 + b"\n\n" + header + v2 + reordered + line)
+    assert [r["srcaddr"] for r in rows] == ["172.31.16.139", "172.31.16.139", "10.9.9.9"]
+    assert rows[2]["dstport"] == 50000 and rows[2]["interface-id"] == "eni-9"
+    assert not stats.malformed
+
+
+def test_fields_option_for_headerless_custom_records() -> None:
+    fields = parse_fields((DOCS / "codeblock12_flow-log-example-nat.txt").read_text())
+    rows, stats = parse_bytes((DOCS / "codeblock14_flow-log-example-nat.txt").read_bytes(), fields)
+    assert len(rows) == 2 and not stats.malformed
+    assert rows[0]["pkt-dstaddr"] == "203.0.113.5"
+
+
+def test_console_format_string() -> None:
+    assert parse_fields("${version} ${account-id} ${srcaddr}") == ("version", "account-id", "srcaddr")
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"2 1 eni-1 10.0.0.1 10.0.0.2 x 443 6 1 100 1700000000 1700000060 ACCEPT OK", "srcport is not a whole number"),
+        (b"2 1 eni-1 10.0.0.1 nowhere 4 443 6 1 100 1700000000 1700000060 ACCEPT OK", "dstaddr is not an IP address"),
+        (b"2 1 eni-1 10.0.0.1 10.0.0.2 4 443 6 1 100 1700000000 1700000060 MAYBE OK", "unknown action"),
+        (b"2 1 eni-1 10.0.0.1 10.0.0.2 4 443 6 1 100 1700000000 1700000060 ACCEPT FINE", "unknown log-status"),
+        (b"2 1 eni-1 10.0.0.1 10.0.0.2 4 443", "wrong number of fields (header has 14)"),
+    ],
+)
+def test_malformed_lines_are_counted_by_reason(line: bytes, reason: str) -> None:
+    good = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    rows, stats = parse_bytes(good + line + b"\n" + good)
+    assert len(rows) == 2
+    assert stats.malformed == {reason: 1}
+
+
+def test_gzip_multi_member_is_read_whole() -> None:
+    part = (DOCS / "codeblock01_flow-log-example-accepted-rejected.txt").read_bytes()
+    data = gzip.compress(part) + gzip.compress(part)
+    stats = ParseStats()
+    rows = [r for t in parse_stream(open_text(io.BytesIO(data)), stats=stats) for r in t.to_pylist()]
+    assert len(rows) == 2
+
+
+def test_streaming_stays_block_sized() -> None:
+    line = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    tables = list(parse_stream(io.BytesIO(line * 50_000), block_size=1 << 16))
+    assert len(tables) > 50
+    assert max(t.num_rows for t in tables) < 2_000
+    assert sum(t.num_rows for t in tables) == 50_000
+
+
+def test_header_only_and_empty_inputs() -> None:
+    assert parse_bytes(b"") == ([], ParseStats())
+    header = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+    assert parse_bytes(header) == ([], ParseStats())
