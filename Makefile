@@ -20,8 +20,8 @@ demo: $(STAMP)
 	@echo "open $(CURDIR)/demo-out/top-edges.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check etl viewer tests bench
-	$(BIN)/ruff format --check etl viewer tests bench
+	$(BIN)/ruff check etl viewer tests bench docs
+	$(BIN)/ruff format --check etl viewer tests bench docs
 	$(BIN)/mypy
 
 test: lint

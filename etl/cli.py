@@ -226,17 +226,22 @@ def view(
     output_path: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("view.html"),
     param: ParamOption = None,
     title: Annotated[str | None, typer.Option(help="Page title; default the query's.")] = None,
+    group_by: Annotated[str | None, typer.Option(help="Merge nodes that share a name or group.")] = None,
 ) -> None:
     """Render a query's result as one self-contained HTML page (vis-network inlined)."""
     from viewer import graph_from_rows, render_html
 
     state: State = ctx.obj
     with _errors(state):
+        if group_by not in (None, "name", "group"):
+            raise UsageError(f"--group-by takes name or group, not {group_by!r}")
         query, _, rows, values = _run(state, name, param)
-        graph = graph_from_rows(rows)
-        if not graph.nodes:
-            raise UsageError(f"{query.name} returned nothing to draw")
-        output_path.write_text(render_html(graph, title=title or query.title, params=values), encoding="utf-8")
+        try:
+            graph = graph_from_rows(rows, group_by=group_by)
+            page = render_html(graph, title=title or query.title, params=values, subtitle=query.description)
+        except ValueError as error:
+            raise UsageError(f"{query.name}: {error}") from None
+        output_path.write_text(page, encoding="utf-8")
     out.print(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)", highlight=False)
 
 

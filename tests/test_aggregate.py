@@ -72,7 +72,7 @@ def test_nodata_and_skipdata_make_no_edges() -> None:
 
 
 def test_accumulator_folds_batches_to_the_same_result() -> None:
-    rows = [("10.0.0.%d" % (i % 7), "10.0.1.1", 40000 + i, 443, 6, 1, 10, i, i + 1, "ACCEPT", "OK") for i in range(700)]
+    rows = [(f"10.0.0.{i % 7}", "10.0.1.1", 40000 + i, 443, 6, 1, 10, i, i + 1, "ACCEPT", "OK") for i in range(700)]
     whole = merge([flows(records(*rows))])
     accumulator = EdgeAccumulator(flush_rows=5)
     for start in range(0, 700, 50):

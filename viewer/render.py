@@ -1,0 +1,58 @@
+"""Render a ViewGraph as one self-contained HTML page: vis-network and the data are inlined."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from importlib.resources import files
+
+from viewer.graph import ViewGraph, time_window
+
+EMPTY_GRAPH_MESSAGE = (
+    "the query returned no nodes or relationships to draw; return nodes/relationships/paths, or src and dst columns"
+)
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+# Inside <script>, a "</script>" or "<!--" in the data would end or derail the element, and
+# U+2028/U+2029 end string literals in pre-ES2019 engines. JSON's \u escapes mean the same
+# characters to JSON.parse, so escaping them changes nothing but the HTML parser's view.
+_SCRIPT_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def render_html(graph: ViewGraph, *, title: str, params: dict[str, object], subtitle: str | None = None) -> str:
+    """The page for ``graph``; raises ValueError when there is nothing to draw."""
+    if graph.is_empty:
+        raise ValueError(EMPTY_GRAPH_MESSAGE)
+    first, last = time_window(graph)
+    meta = {
+        "title": title,
+        "subtitle": subtitle,
+        "params": params,
+        "window": {"from": _utc_iso(first), "to": _utc_iso(last)},
+    }
+    parts = {
+        "vis_network": _asset("assets/vis-network.min.js"),
+        "data": script_json({"meta": meta, "nodes": graph.nodes, "edges": graph.edges}),
+    }
+    # One pass over the template only, so text inside the inlined parts is never substituted.
+    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], _asset("template.html"))
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe to place inside a ``<script>`` element."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":"))
+    return text.translate(_SCRIPT_ESCAPES)
+
+
+def _utc_iso(epoch_seconds: int | None) -> str | None:
+    if epoch_seconds is None:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _asset(name: str) -> str:
+    return files("viewer").joinpath(name).read_text(encoding="utf-8")
