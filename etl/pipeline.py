@@ -87,8 +87,7 @@ def _drop_invalid_addresses(edges: pa.Table, stats: ParseStats) -> tuple[pa.Tabl
         edges = edges.filter(pc.invert(bad))
         addresses = [a for a in addresses if a["id"] not in set(invalid)]
     for address in addresses:
-        address["scope"] = scope_of(address["id"])
-        address["pseudonymized"] = False
+        address.update(scope=scope_of(address["id"]), pseudonymized=False, name=None, group=None, role=None)
     return edges, addresses
 
 

@@ -16,9 +16,10 @@ RETURN l.id AS id, l.digest AS digest, l.contribution AS contribution
 UPSERT_ADDRESSES = """
 UNWIND $rows AS r
 MERGE (a:Address {id: r.id})
-ON CREATE SET a.scope = r.scope, a.pseudonymized = r.pseudonymized,
-              a.first_seen = r.first_seen, a.last_seen = r.last_seen
-ON MATCH SET a.first_seen = CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
+ON CREATE SET a.scope = r.scope, a.pseudonymized = r.pseudonymized, a.name = r.name, a.group = r.group,
+              a.role = r.role, a.first_seen = r.first_seen, a.last_seen = r.last_seen
+ON MATCH SET a.name = r.name, a.group = r.group, a.role = r.role, a.scope = r.scope,
+             a.first_seen = CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
                                  THEN r.first_seen ELSE a.first_seen END,
              a.last_seen = CASE WHEN a.last_seen IS NULL OR r.last_seen > a.last_seen
                                 THEN r.last_seen ELSE a.last_seen END
