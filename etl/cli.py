@@ -107,6 +107,39 @@ def load(
 
 
 @app.command()
+def parse(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="Files, folders (searched recursively) or glob patterns.")],
+    fields: Annotated[
+        str | None, typer.Option(help="Field order of header-less records: names or ${...} format.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--output", help="jsonl or csv.")] = "jsonl",
+) -> None:
+    """Print the normalised records (NODATA/SKIPDATA included); malformed lines go to a summary on stderr."""
+    state: State = ctx.obj
+    with _errors(state):
+        if output_format not in ("jsonl", "csv"):
+            raise UsageError(f"--output takes jsonl or csv, not {output_format!r}")
+        options = pipeline.LoadOptions(parse_fields(fields) if fields else None)
+        stats, failed = pipeline.ParseStats(), 0
+        for source in expand(sources):
+            columns: list[str] | None = None
+            try:
+                for table in pipeline.records(source, options, stats):
+                    header = output_format == "csv" and table.column_names != columns
+                    columns = table.column_names
+                    sys.stdout.write(output.record_lines(table, output_format, header=header))
+            except VpcflowError as error:
+                failed += 1
+                err.print(f"[red]failed:[/] {source.id}: {error}", highlight=False)
+    sys.stdout.flush()
+    err.print(f"{stats.records:,} records ({stats.nodata:,} NODATA, {stats.skipdata:,} SKIPDATA)", highlight=False)
+    for reason, count in stats.malformed.most_common():
+        err.print(f"malformed: {reason}: {count:,}", highlight=False)
+    raise typer.Exit(3 if failed else 0)
+
+
+@app.command()
 def demo(
     records: Annotated[int, typer.Option(min=1, help="How many flow records to write.")] = 100_000,
     output_path: Annotated[Path, typer.Option("--output", "-o", help="A .log/.gz file, or a folder.")] = Path(

@@ -1,18 +1,131 @@
-"""Recognise how a log file is stored (gzip or plain text) and open it as a stream of text bytes."""
+"""How a log object is stored (gzip or not; text, Parquet or CloudWatch JSON) and its records as tables.
+
+Text is what AWS delivers to S3 by default; Parquet is its other S3 delivery option; JSON is what a
+CloudWatch Logs subscription writes through Firehose (objects concatenated with no separator), or
+JSON lines with a `message` field. The records inside JSON carry no header: they follow `fields`.
+"""
 
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from isal import igzip
 
+from etl.errors import SourceError
+from etl.parse import ParseStats, normalise, parse_stream
+
 GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+_JSON_READ = 1 << 20
+_MESSAGES_PER_TABLE = 100_000
+
+
+def _buffered(raw: BinaryIO) -> io.BufferedReader:
+    return raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
 
 
 def open_text(raw: BinaryIO) -> BinaryIO:
-    """The decompressed bytes of `raw`, which may be gzip (one or many members) or plain text."""
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
+    """The decompressed bytes of `raw`, which may be gzip (one or many members) or not."""
+    buffered = _buffered(raw)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return igzip.IGzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return _buffered(igzip.IGzipFile(fileobj=buffered, mode="rb"))  # type: ignore[arg-type]
     return buffered
+
+
+def read_tables(
+    raw: BinaryIO, fields: Sequence[str] | None, stats: ParseStats, max_errors: int | None = None
+) -> Iterator[pa.Table]:
+    """Typed record tables from any supported form of log object."""
+    stream = open_text(raw)
+    head = stream.peek(64)[:64]  # type: ignore[attr-defined]
+    if head[:4] == PARQUET_MAGIC:
+        yield from _parquet_tables(stream, stats)
+    elif head.lstrip()[:1] in (b"{", b"["):
+        yield from _json_tables(stream, fields, stats, max_errors)
+    else:
+        yield from parse_stream(stream, fields, max_errors=max_errors, stats=stats)
+
+
+def _parquet_tables(stream: BinaryIO, stats: ParseStats) -> Iterator[pa.Table]:
+    # Parquet needs random access; a compressed or network stream is read into memory first.
+    source: Any = stream if stream.seekable() else io.BytesIO(stream.read())
+    try:
+        parquet = pq.ParquetFile(source)
+        for batch in parquet.iter_batches(batch_size=256_000):
+            table = pa.Table.from_batches([batch])
+            # AWS's Parquet columns are the field names with underscores: account_id, pkt_srcaddr.
+            table = table.rename_columns([c.replace("_", "-") for c in table.column_names])
+            table, batch_stats = normalise(_dashes_to_null(table))
+            stats.add(batch_stats)
+            yield table
+    except (pa.ArrowInvalid, OSError) as error:
+        raise SourceError(f"cannot be read as Parquet: {error}") from None
+
+
+def _dashes_to_null(table: pa.Table) -> pa.Table:
+    for index, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            nulled = pc.if_else(pc.equal(column, "-"), pa.scalar(None, column.type), column)
+            table = table.set_column(index, table.column_names[index], nulled)
+    return table
+
+
+def _json_values(stream: BinaryIO) -> Iterator[Any]:
+    """Every JSON value in the stream: one document, JSON lines, or documents back to back."""
+    decoder = json.JSONDecoder()
+    text, at_end, want = "", False, _JSON_READ
+    while True:
+        text = text.lstrip()
+        if not text and at_end:
+            return
+        try:
+            value, end = decoder.raw_decode(text) if text else (None, 0)
+        except json.JSONDecodeError as error:
+            if at_end:
+                raise SourceError(f"is not valid JSON: {error.msg} near character {error.pos}") from None
+            value, end = None, 0
+        if end:
+            text = text[end:]
+            yield value
+            continue
+        more = stream.read(want)
+        at_end = not more
+        text += more.decode("utf-8", "replace")
+        want *= 2  # an incomplete value is re-decoded with twice the data, not once per chunk
+
+
+def _messages(value: Any) -> Iterator[str]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _messages(item)
+    elif isinstance(value, dict):
+        if isinstance(value.get("logEvents"), list):  # CloudWatch Logs subscription (DATA_MESSAGE)
+            yield from (str(e.get("message", "")) for e in value["logEvents"] if isinstance(e, dict))
+        elif "message" in value:
+            yield str(value["message"])
+
+
+def _json_tables(
+    stream: BinaryIO, fields: Sequence[str] | None, stats: ParseStats, max_errors: int | None
+) -> Iterator[pa.Table]:
+    pending: list[str] = []
+    for value in _json_values(stream):
+        pending.extend(_messages(value))
+        if len(pending) >= _MESSAGES_PER_TABLE:
+            yield from _message_tables(pending, fields, stats, max_errors)
+            pending = []
+    yield from _message_tables(pending, fields, stats, max_errors)
+
+
+def _message_tables(
+    messages: list[str], fields: Sequence[str] | None, stats: ParseStats, max_errors: int | None
+) -> Iterator[pa.Table]:
+    if messages:
+        text = "\n".join(m.replace("\n", " ") for m in messages).encode("utf-8")
+        yield from parse_stream(io.BytesIO(text), fields, max_errors=max_errors, stats=stats)

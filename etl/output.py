@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 from neo4j.graph import Node, Path, Relationship
 from rich.table import Table
 
@@ -72,6 +73,19 @@ def as_table(columns: list[str], rows: list[dict[str, Any]], title: str | None =
     return table
 
 
+def record_lines(table: pa.Table, form: str, *, header: bool) -> str:
+    """Records as JSON lines or CSV; keys are the AWS field names with `-` as `_`, `-` as null."""
+    table = table.rename_columns([c.replace("-", "_") for c in table.column_names])
+    if form == "jsonl":
+        return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in table.to_pylist())
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(table.column_names)
+    writer.writerows(["" if v is None else v for v in row.values()] for row in table.to_pylist())
+    return out.getvalue()
+
+
 def summary_table(summary: LoadSummary, dry_run: bool) -> Table:
     stats = summary.stats
     table = Table(title="dry run: nothing written" if dry_run else "load summary", show_header=False)
@@ -85,6 +99,7 @@ def summary_table(summary: LoadSummary, dry_run: bool) -> Table:
         ("records", stats.records),
         ("NODATA records", stats.nodata),
         ("SKIPDATA records (AWS dropped records)", stats.skipdata),
+        ("records outside --start/--end", stats.outside_window),
         ("edges " + ("found" if dry_run else "written"), summary.edges_written),
         ("seconds", f"{summary.seconds:.2f}"),
         ("records per second", f"{rate:,.0f}"),

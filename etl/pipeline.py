@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
@@ -16,9 +16,11 @@ from etl.aggregate import EdgeAccumulator
 from etl.batch import FileBatch
 from etl.classify import scope_of
 from etl.errors import SourceError, VpcflowError
-from etl.formats import open_text
+from etl.formats import read_tables
 from etl.graph.store import GraphStore
-from etl.parse import ParseStats, parse_stream
+from etl.parse import ParseStats
+
+__all__ = ["FileResult", "LoadOptions", "LoadSummary", "ParseStats", "load", "prepare", "records"]
 
 
 class Source(Protocol):
@@ -36,6 +38,8 @@ class LoadOptions:
     max_errors: int | None = None
     reload: bool = False
     workers: int = 2
+    start: int | None = None  # epoch seconds; records ending before are left out
+    end: int | None = None  # epoch seconds; records starting after are left out
 
 
 @dataclass
@@ -91,16 +95,43 @@ def _drop_invalid_addresses(edges: pa.Table, stats: ParseStats) -> tuple[pa.Tabl
     return edges, addresses
 
 
+def _in_window(table: pa.Table, options: LoadOptions, stats: ParseStats) -> pa.Table:
+    """Records whose [start, end] meets the window; the others are counted, not kept."""
+    keep = None
+    if options.start is not None and "end" in table.column_names:
+        keep = pc.fill_null(pc.greater_equal(table["end"], options.start), True)
+    if options.end is not None and "start" in table.column_names:
+        before_end = pc.fill_null(pc.less_equal(table["start"], options.end), True)
+        keep = before_end if keep is None else pc.and_(keep, before_end)
+    if keep is None:
+        return table
+    outside = table.filter(pc.invert(keep))
+    if outside.num_rows:
+        stats.outside_window += outside.num_rows
+        stats.records -= outside.num_rows
+        if "log-status" in outside.column_names:
+            statuses = outside["log-status"].to_pylist()
+            stats.nodata -= statuses.count("NODATA")
+            stats.skipdata -= statuses.count("SKIPDATA")
+    return table.filter(keep)
+
+
+def records(source: Source, options: LoadOptions, stats: ParseStats) -> Iterator[pa.Table]:
+    """The source's records inside the time window, as typed tables; counts go to `stats`."""
+    try:
+        with source.open() as raw:
+            for table in read_tables(raw, options.fields, stats, options.max_errors):
+                yield _in_window(table, options, stats)
+    except (OSError, EOFError) as error:
+        raise SourceError(f"cannot be read: {error}") from None
+
+
 def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> FileBatch:
     """Parse and aggregate one source into the rows the store writes. Reads; never writes."""
     stats = ParseStats()
     accumulator = EdgeAccumulator()
-    try:
-        with source.open() as raw, open_text(raw) as text:
-            for table in parse_stream(text, options.fields, max_errors=options.max_errors, stats=stats):
-                accumulator.add(table)
-    except (OSError, EOFError) as error:
-        raise SourceError(f"cannot be read: {error}") from None
+    for table in records(source, options, stats):
+        accumulator.add(table)
     edges, addresses = _drop_invalid_addresses(accumulator.result(), stats)
     malformed = sum(stats.malformed.values())
     if stats.records == 0 and malformed:

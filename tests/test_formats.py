@@ -1,0 +1,159 @@
+"""Parquet and CloudWatch JSON give the same records as the text form of the same records."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.formats import read_tables
+from etl.parse import ParseStats
+from tests.conftest import SAMPLES
+
+runner = CliRunner()
+V5 = SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled/traffic-path-v5-with-header.log"
+V2 = SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled/default-v2-all-examples.log"
+# The types AWS's Parquet delivery uses (int32 for small numbers, int64 for counters and times).
+_INT32 = {"version", "srcport", "dstport", "protocol", "tcp_flags", "traffic_path"}
+_INT64 = {"packets", "bytes", "start", "end"}
+
+
+def rows_of(data: bytes, fields: tuple[str, ...] | None = None) -> tuple[list[dict], ParseStats]:
+    stats = ParseStats()
+    rows = [r for t in read_tables(io.BytesIO(data), fields, stats) for r in t.to_pylist()]
+    return rows, stats
+
+
+def as_parquet(text_path: Path, drop: tuple[str, ...] = ()) -> bytes:
+    lines = [line.split() for line in text_path.read_text().splitlines() if line.strip()]
+    header, records = [f.replace("-", "_") for f in lines[0]], lines[1:]
+    columns = {}
+    for i, name in enumerate(header):
+        if name in drop:
+            continue
+        values = [None if r[i] == "-" else r[i] for r in records]
+        if name in _INT32 or name in _INT64:
+            type_ = pa.int32() if name in _INT32 else pa.int64()
+            columns[name] = pa.array([None if v is None else int(v) for v in values], type_)
+        else:
+            columns[name] = pa.array(values, pa.string())
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+def test_parquet_equals_text() -> None:
+    text_rows, _ = rows_of(V5.read_bytes())
+    parquet_rows, stats = rows_of(as_parquet(V5))
+    assert parquet_rows == text_rows
+    assert stats.records == 2 and text_rows[0]["pkt-src-aws-service"] == "S3"
+
+
+def test_parquet_missing_columns_still_reads_what_is_there() -> None:
+    rows, stats = rows_of(as_parquet(V5, drop=("srcaddr", "packets")))
+    assert stats.records == 2
+    assert len(rows) == 2 and "srcaddr" not in rows[0]
+    assert rows[0]["dstaddr"] == "10.0.0.71"
+
+
+def test_parquet_garbage_is_a_source_error() -> None:
+    from etl.errors import SourceError
+
+    with pytest.raises(SourceError, match="Parquet"):
+        rows_of(b"PAR1" + b"\x00" * 100)
+
+
+def cloudwatch(messages: list[str]) -> dict:
+    return {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789010",
+        "logGroup": "vpc-flow-logs",
+        "logStream": "eni-1235b8ca123456789-all",
+        "logEvents": [{"id": str(i), "timestamp": 1, "message": m} for i, m in enumerate(messages)],
+    }
+
+
+def v2_lines() -> list[str]:
+    return [line for line in V2.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda lines: json.dumps(cloudwatch(lines)).encode(), id="one payload"),
+        pytest.param(
+            lambda lines: gzip.compress(
+                (json.dumps(cloudwatch(lines[:3])) + json.dumps(cloudwatch(lines[3:]))).encode()
+            ),
+            id="firehose: gzip, payloads back to back",
+        ),
+        pytest.param(lambda lines: "\n".join(json.dumps({"message": m}) for m in lines).encode(), id="json lines"),
+        pytest.param(
+            lambda lines: (
+                json.dumps({"messageType": "CONTROL_MESSAGE", "logEvents": []}).encode()
+                + json.dumps(cloudwatch(lines)).encode()
+            ),
+            id="control message first",
+        ),
+    ],
+)
+def test_json_equals_text(encode) -> None:  # type: ignore[no-untyped-def]
+    text_rows, _ = rows_of(V2.read_bytes())
+    json_rows, json_stats = rows_of(encode(v2_lines()))
+    assert json_rows == text_rows
+    assert (json_stats.records, json_stats.nodata, json_stats.skipdata) == (7, 1, 1)
+
+
+def test_json_messages_follow_fields() -> None:
+    fields = ("srcaddr", "dstaddr", "action")
+    rows, _ = rows_of(json.dumps(cloudwatch(["10.0.0.1 10.0.0.2 ACCEPT"])).encode(), fields)
+    assert rows == [{"srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "action": "ACCEPT"}]
+
+
+def test_truncated_json_is_a_source_error() -> None:
+    from etl.errors import SourceError
+
+    with pytest.raises(SourceError, match="not valid JSON"):
+        rows_of(json.dumps(cloudwatch(v2_lines()))[:-20].encode())
+
+
+def test_parse_command_prints_typed_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["parse", str(V2)])
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 7
+    assert lines[0] == {
+        "version": 2,
+        "account_id": "123456789010",
+        "interface_id": "eni-1235b8ca123456789",
+        "srcaddr": "172.31.16.139",
+        "dstaddr": "172.31.16.21",
+        "srcport": 20641,
+        "dstport": 22,
+        "protocol": 6,
+        "packets": 20,
+        "bytes": 4249,
+        "start": 1418530010,
+        "end": 1418530070,
+        "action": "ACCEPT",
+        "log_status": "OK",
+    }
+    assert lines[2]["log_status"] == "NODATA" and lines[2]["srcaddr"] is None
+
+
+def test_parse_command_reports_malformed_on_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    nat = SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled/nat-gateway-with-header.log"
+    result = runner.invoke(app, ["parse", "--output", "csv", str(nat)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "instance_id,interface_id,srcaddr,dstaddr,pkt_srcaddr,pkt_dstaddr"
+    assert len(result.stdout.splitlines()) == 5
+    assert "malformed: wrong number of fields (header has 6): 2" in result.stderr
