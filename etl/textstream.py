@@ -32,7 +32,8 @@ class TextStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._ready and not self._eof:
+        # Fill the whole request when the data is there: a short read makes a short CSV block.
+        while len(self._ready) < len(buffer) and not self._eof:
             chunk = self._source.read(self._max_line)
             if not chunk:
                 self._finish()
