@@ -27,6 +27,9 @@ EDGE_SCHEMA = pa.schema(
         ("last_seen", pa.int64()),
     ]
 )
+PACKET_SCHEMA = pa.schema(
+    [*(EDGE_SCHEMA.field(k) for k in EDGE_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
+)
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
 UNKNOWN_ACTION = "-"
@@ -44,17 +47,31 @@ def service_port(srcport: pa.ChunkedArray | pa.Array, dstport: pa.ChunkedArray |
     return pc.fill_null(pc.min_element_wise(srcport, dstport, skip_nulls=True), UNKNOWN_NUMBER)
 
 
+def _ok(records: pa.Table) -> pa.Table:
+    if "log-status" in records.column_names:
+        return records.filter(pc.equal(records["log-status"], "OK"))
+    return records
+
+
+def _keys(records: pa.Table) -> dict[str, pa.ChunkedArray | pa.Array]:
+    return {
+        "src": _column(records, "srcaddr", pa.string()),
+        "dst": _column(records, "dstaddr", pa.string()),
+        "port": service_port(_column(records, "srcport", pa.int64()), _column(records, "dstport", pa.int64())),
+        "protocol": pc.fill_null(_column(records, "protocol", pa.int64()), UNKNOWN_NUMBER),
+        "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
+    }
+
+
+_HAS_ENDS = pc.field("src").is_valid() & pc.field("dst").is_valid()
+
+
 def flows(records: pa.Table) -> pa.Table:
     """The records that describe traffic (log-status OK) as one-count edge rows, unmerged."""
-    if "log-status" in records.column_names:
-        records = records.filter(pc.equal(records["log-status"], "OK"))
+    records = _ok(records)
     return pa.table(
         {
-            "src": _column(records, "srcaddr", pa.string()),
-            "dst": _column(records, "dstaddr", pa.string()),
-            "port": service_port(_column(records, "srcport", pa.int64()), _column(records, "dstport", pa.int64())),
-            "protocol": pc.fill_null(_column(records, "protocol", pa.int64()), UNKNOWN_NUMBER),
-            "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
+            **_keys(records),
             "count": pa.repeat(pa.scalar(1, pa.int64()), records.num_rows),
             "packets": pc.fill_null(_column(records, "packets", pa.int64()), 0),
             "bytes": pc.fill_null(_column(records, "bytes", pa.int64()), 0),
@@ -62,7 +79,42 @@ def flows(records: pa.Table) -> pa.Table:
             "last_seen": _column(records, "end", pa.int64()),
         },
         schema=EDGE_SCHEMA,
-    ).filter(pc.field("src").is_valid() & pc.field("dst").is_valid())
+    ).filter(_HAS_ENDS)
+
+
+def packet_paths(records: pa.Table) -> pa.Table:
+    """Distinct (edge key, pkt_src, pkt_dst) where the packet's addresses are not the interface's:
+    what tells NAT and transit traffic apart (pkt-srcaddr/pkt-dstaddr, versions 3 and later)."""
+    names = records.column_names
+    if "pkt-srcaddr" not in names and "pkt-dstaddr" not in names:
+        return PACKET_SCHEMA.empty_table()
+    records = _ok(records)
+    keys = _keys(records)
+    pkt_src = _column(records, "pkt-srcaddr", pa.string())
+    pkt_dst = _column(records, "pkt-dstaddr", pa.string())
+    differs = pc.or_(
+        pc.fill_null(pc.not_equal(pkt_src, keys["src"]), False), pc.fill_null(pc.not_equal(pkt_dst, keys["dst"]), False)
+    )
+    table = pa.table({**keys, "pkt_src": pkt_src, "pkt_dst": pkt_dst}, schema=PACKET_SCHEMA)
+    return _distinct(table.filter(differs).filter(_HAS_ENDS))
+
+
+def _distinct(table: pa.Table) -> pa.Table:
+    return table.group_by(PACKET_SCHEMA.names, use_threads=False).aggregate([]).select(PACKET_SCHEMA.names)
+
+
+def aws_service_addresses(records: pa.Table) -> set[str]:
+    """Addresses the records say belong to an AWS service (pkt-src/dst-aws-service, version 5)."""
+    found: set[str] = set()
+    for service, packet, interface in (
+        ("pkt-src-aws-service", "pkt-srcaddr", "srcaddr"),
+        ("pkt-dst-aws-service", "pkt-dstaddr", "dstaddr"),
+    ):
+        if service in records.column_names:
+            flagged = records.filter(pc.is_valid(records[service]))
+            address = pc.coalesce(_column(flagged, packet, pa.string()), _column(flagged, interface, pa.string()))
+            found.update(v for v in pc.unique(address).to_pylist() if v is not None)
+    return found
 
 
 def merge(tables: Iterable[pa.Table]) -> pa.Table:
@@ -88,6 +140,8 @@ class EdgeAccumulator:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._flush_rows = flush_rows
+        self._paths = PACKET_SCHEMA.empty_table()
+        self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
         edges = merge([flows(records)])
@@ -95,6 +149,10 @@ class EdgeAccumulator:
         self._pending_rows += edges.num_rows
         if self._pending_rows >= self._flush_rows:
             self._fold()
+        paths = packet_paths(records)
+        if paths.num_rows:
+            self._paths = _distinct(pa.concat_tables([self._paths, paths]))
+        self.aws_services |= aws_service_addresses(records)
 
     def _fold(self) -> None:
         self._merged = merge([self._merged, *self._pending])
@@ -103,3 +161,14 @@ class EdgeAccumulator:
     def result(self) -> pa.Table:
         self._fold()
         return self._merged
+
+    def packet_addresses(self) -> dict[tuple[object, ...], tuple[list[str], list[str]]]:
+        """Edge key -> (packet source addresses, packet destination addresses) that differ from it."""
+        found: dict[tuple[object, ...], tuple[set[str], set[str]]] = {}
+        for row in self._paths.to_pylist():
+            sources, destinations = found.setdefault(tuple(row[k] for k in EDGE_KEYS), (set(), set()))
+            if row["pkt_src"] is not None and row["pkt_src"] != row["src"]:
+                sources.add(row["pkt_src"])
+            if row["pkt_dst"] is not None and row["pkt_dst"] != row["dst"]:
+                destinations.add(row["pkt_dst"])
+        return {key: (sorted(s), sorted(d)) for key, (s, d) in found.items()}

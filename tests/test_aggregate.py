@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from etl.aggregate import EdgeAccumulator, flows, merge
+from etl.aggregate import EdgeAccumulator, aws_service_addresses, flows, merge
 
 FIELDS = [
     "srcaddr",
@@ -79,3 +79,35 @@ def test_accumulator_folds_batches_to_the_same_result() -> None:
         accumulator.add(records(*rows[start : start + 50]))
     assert sorted(accumulator.result().to_pylist(), key=str) == sorted(whole.to_pylist(), key=str)
     assert sum(accumulator.result()["count"].to_pylist()) == 700
+
+
+def test_packet_addresses_tell_transit_traffic_apart() -> None:
+    """The transit-gateway example of the AWS documentation: the TGW's interfaces see the instance's
+    packet-level source address, not their own srcaddr."""
+    from etl.parse import ParseStats
+    from etl.pipeline import LoadOptions, records
+    from etl.sources.local import LocalSource
+    from tests.conftest import SAMPLES
+
+    source = LocalSource(SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled/transit-gateway-with-header.log")
+    accumulator = EdgeAccumulator()
+    for table in records(source, LoadOptions(), ParseStats()):
+        accumulator.add(table)
+    assert accumulator.packet_addresses() == {
+        ("10.40.1.175", "10.40.2.236", 80, 6, "ACCEPT"): (["10.20.33.164"], []),
+        ("10.40.2.236", "10.40.2.31", 80, 6, "ACCEPT"): ([], ["10.20.33.164"]),
+    }
+
+
+def test_aws_service_fields_flag_the_service_address() -> None:
+    table = pa.table(
+        {
+            "srcaddr": ["52.95.128.179", "10.0.0.71", "10.0.0.5"],
+            "dstaddr": ["10.0.0.71", "52.95.128.179", "10.0.0.6"],
+            "pkt-srcaddr": ["52.95.128.179", "10.0.0.71", "10.0.0.5"],
+            "pkt-dstaddr": ["10.0.0.71", "52.95.128.179", "10.0.0.6"],
+            "pkt-src-aws-service": ["S3", None, None],
+            "pkt-dst-aws-service": [None, "S3", None],
+        }
+    )
+    assert aws_service_addresses(table) == {"52.95.128.179"}
