@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,7 +25,8 @@ from etl.fields import parse_fields
 from etl.graph.embedded import embedded_endpoint
 from etl.graph.store import connect, open_store
 from etl.queries import find_query, saved_queries
-from etl.sources.local import expand
+from etl.sources import S3Options, resolve_sources
+from etl.sources.timewindow import TimeWindow, parse_time
 
 app = typer.Typer(no_args_is_help=True, help="Turn AWS VPC Flow Logs into a graph you can query and look at.")
 db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
@@ -68,6 +70,68 @@ def _global(
     ctx.obj = State(resolve_settings(flags), debug)
 
 
+SourcesArgument = Annotated[
+    list[str], typer.Argument(help="Files, folders (searched recursively), glob patterns, or s3://bucket/prefix URLs.")
+]
+FieldsOption = Annotated[str | None, typer.Option(help="Field order of header-less records: names or ${...} format.")]
+ProfileOption = Annotated[str | None, typer.Option(help="AWS profile for s3:// sources [env: AWS_PROFILE]")]
+RegionOption = Annotated[str | None, typer.Option(help="Region of the S3 client, the bucket's [env: AWS_REGION]")]
+EndpointOption = Annotated[
+    str | None, typer.Option(help="S3-compatible endpoint, e.g. http://localhost:9000 [env: AWS_ENDPOINT_URL_S3]")
+]
+StartOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Only records from this time: ISO 8601 (2026-01-02T00:00:00Z), a date, or a span back (24h, 7d)."
+    ),
+]
+EndOption = Annotated[str | None, typer.Option(help="Only records before this time; same forms as --start.")]
+AccountOption = Annotated[
+    list[str] | None, typer.Option("--account", help="Only this account's logs in S3 (repeatable).")
+]
+AwsRegionOption = Annotated[
+    list[str] | None, typer.Option("--aws-region", help="Only this region's logs in S3 (repeatable).")
+]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the source options of `load` and `parse` pick: the sources, and the records' time window."""
+
+    sources: list[Any]
+    start: int | None
+    end: int | None
+
+
+def _select(
+    state: State,
+    sources: list[str],
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    start: str | None,
+    end: str | None,
+    account: list[str] | None,
+    aws_region: list[str] | None,
+) -> Selection:
+    now = datetime.now(UTC)
+    window = TimeWindow(parse_time(start, now) if start else None, parse_time(end, now) if end else None)
+    s3 = S3Options(
+        profile or state.settings.aws_profile,
+        region or state.settings.aws_region,
+        endpoint_url,
+        window.start,
+        window.end,
+        frozenset(account) if account else None,
+        frozenset(aws_region) if aws_region else None,
+    )
+    return Selection(resolve_sources(sources, s3), _epoch(window.start), _epoch(window.end))
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
 @contextlib.contextmanager
 def _progress(total: int) -> Iterator[Callable[[pipeline.FileResult], None]]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -79,26 +143,33 @@ def _progress(total: int) -> Iterator[Callable[[pipeline.FileResult], None]]:
 @app.command()
 def load(
     ctx: typer.Context,
-    sources: Annotated[list[str], typer.Argument(help="Files, folders (searched recursively) or glob patterns.")],
-    fields: Annotated[
-        str | None, typer.Option(help="Field order of header-less files: names or ${...} format.")
-    ] = None,
+    sources: SourcesArgument,
+    fields: FieldsOption = None,
     max_errors: Annotated[int | None, typer.Option(help="Give up on a file past this many malformed lines.")] = None,
     reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Files prepared in parallel.")] = 2,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    account: AccountOption = None,
+    aws_region: AwsRegionOption = None,
 ) -> None:
     """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed."""
     state: State = ctx.obj
     with _errors(state):
-        options = pipeline.LoadOptions(parse_fields(fields) if fields else None, max_errors, reload, workers)
-        found = expand(sources)
-        with _progress(len(found)) as on_file:
+        chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
+        options = pipeline.LoadOptions(
+            parse_fields(fields) if fields else None, max_errors, reload, workers, chosen.start, chosen.end
+        )
+        with _progress(len(chosen.sources)) as on_file:
             if dry_run:
-                summary = pipeline.load(found, None, options, on_file)
+                summary = pipeline.load(chosen.sources, None, options, on_file)
             else:
                 with open_store(state.settings) as store:
-                    summary = pipeline.load(found, store, options, on_file)
+                    summary = pipeline.load(chosen.sources, store, options, on_file)
     out.print(output.summary_table(summary, dry_run))
     for result in summary.files:
         if result.status == "failed":
@@ -109,34 +180,44 @@ def load(
 @app.command()
 def parse(
     ctx: typer.Context,
-    sources: Annotated[list[str], typer.Argument(help="Files, folders (searched recursively) or glob patterns.")],
-    fields: Annotated[
-        str | None, typer.Option(help="Field order of header-less records: names or ${...} format.")
-    ] = None,
+    sources: SourcesArgument,
+    fields: FieldsOption = None,
     output_format: Annotated[str, typer.Option("--output", help="jsonl or csv.")] = "jsonl",
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    account: AccountOption = None,
+    aws_region: AwsRegionOption = None,
 ) -> None:
     """Print the normalised records (NODATA/SKIPDATA included); malformed lines go to a summary on stderr."""
     state: State = ctx.obj
     with _errors(state):
         if output_format not in ("jsonl", "csv"):
             raise UsageError(f"--output takes jsonl or csv, not {output_format!r}")
-        options = pipeline.LoadOptions(parse_fields(fields) if fields else None)
+        chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
+        options = pipeline.LoadOptions(parse_fields(fields) if fields else None, start=chosen.start, end=chosen.end)
         stats, failed = pipeline.ParseStats(), 0
-        for source in expand(sources):
-            columns: list[str] | None = None
-            try:
-                for table in pipeline.records(source, options, stats):
-                    header = output_format == "csv" and table.column_names != columns
-                    columns = table.column_names
-                    sys.stdout.write(output.record_lines(table, output_format, header=header))
-            except VpcflowError as error:
-                failed += 1
-                err.print(f"[red]failed:[/] {source.id}: {error}", highlight=False)
+        for source in chosen.sources:
+            failed += not _print_records(source, options, stats, output_format)
     sys.stdout.flush()
     err.print(f"{stats.records:,} records ({stats.nodata:,} NODATA, {stats.skipdata:,} SKIPDATA)", highlight=False)
     for reason, count in stats.malformed.most_common():
         err.print(f"malformed: {reason}: {count:,}", highlight=False)
     raise typer.Exit(3 if failed else 0)
+
+
+def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.ParseStats, form: str) -> bool:
+    columns: list[str] | None = None
+    try:
+        for table in pipeline.records(source, options, stats):
+            sys.stdout.write(output.record_lines(table, form, header=form == "csv" and table.column_names != columns))
+            columns = table.column_names
+    except VpcflowError as error:
+        err.print(f"[red]failed:[/] {source.id}: {error}", highlight=False)
+        return False
+    return True
 
 
 @app.command()

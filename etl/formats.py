@@ -7,8 +7,11 @@ JSON lines with a `message` field. The records inside JSON carry no header: they
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
@@ -53,19 +56,23 @@ def read_tables(
 
 
 def _parquet_tables(stream: BinaryIO, stats: ParseStats) -> Iterator[pa.Table]:
-    # Parquet needs random access; a compressed or network stream is read into memory first.
-    source: Any = stream if stream.seekable() else io.BytesIO(stream.read())
-    try:
-        parquet = pq.ParquetFile(source)
-        for batch in parquet.iter_batches(batch_size=256_000):
-            table = pa.Table.from_batches([batch])
-            # AWS's Parquet columns are the field names with underscores: account_id, pkt_srcaddr.
-            table = table.rename_columns([c.replace("_", "-") for c in table.column_names])
-            table, batch_stats = normalise(_dashes_to_null(table))
-            stats.add(batch_stats)
-            yield table
-    except (pa.ArrowInvalid, OSError) as error:
-        raise SourceError(f"cannot be read as Parquet: {error}") from None
+    with contextlib.ExitStack() as stack:
+        source: Any = stream
+        if not stream.seekable():
+            # Parquet needs random access: a compressed or network stream is spooled (to disk past 64 MiB).
+            source = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=64 << 20))
+            shutil.copyfileobj(stream, source, 1 << 20)
+            source.seek(0)
+        try:
+            for batch in pq.ParquetFile(source).iter_batches(batch_size=256_000):
+                table = pa.Table.from_batches([batch])
+                # AWS's Parquet columns are the field names with underscores: account_id, pkt_srcaddr.
+                table = table.rename_columns([c.replace("_", "-") for c in table.column_names])
+                table, batch_stats = normalise(_dashes_to_null(table))
+                stats.add(batch_stats)
+                yield table
+        except (pa.ArrowInvalid, OSError) as error:
+            raise SourceError(f"cannot be read as Parquet: {error}") from None
 
 
 def _dashes_to_null(table: pa.Table) -> pa.Table:

@@ -39,7 +39,7 @@ class LoadOptions:
     reload: bool = False
     workers: int = 2
     start: int | None = None  # epoch seconds; records ending before are left out
-    end: int | None = None  # epoch seconds; records starting after are left out
+    end: int | None = None  # epoch seconds; records starting at or after it are left out
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _in_window(table: pa.Table, options: LoadOptions, stats: ParseStats) -> pa.T
     if options.start is not None and "end" in table.column_names:
         keep = pc.fill_null(pc.greater_equal(table["end"], options.start), True)
     if options.end is not None and "start" in table.column_names:
-        before_end = pc.fill_null(pc.less_equal(table["start"], options.end), True)
+        before_end = pc.fill_null(pc.less(table["start"], options.end), True)
         keep = before_end if keep is None else pc.and_(keep, before_end)
     if keep is None:
         return table

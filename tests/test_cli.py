@@ -110,7 +110,7 @@ def test_query_file_by_path_and_cypher_errors(store: GraphStore, cli_env: dict[s
     ("args", "message"),
     [
         (["query", "run", "top-edges", "-p", "kk=3"], "has no parameter 'kk'; its parameters: k"),
-        (["query", "run", "top-edges", "-p", "k=many"], "takes a int, not 'many'"),
+        (["query", "run", "top-edges", "-p", "k=many"], "takes an integer, not 'many'"),
         (["query", "run", "nope"], "no saved query 'nope'"),
         (["query", "run", "top-edges", "-f", "xml"], "--format takes one of table, json, csv"),
         (["load", "/no/such/path"], "no such file or folder"),
