@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/vpcflow demo --records $(DEMO_RECORDS) --files 4 -o demo-out/logs
-	$(BIN)/vpcflow load demo-out/logs
+	$(BIN)/vpcflow load --known-ips known-ips.example.yaml demo-out/logs
 	$(BIN)/vpcflow view top-edges --param k=200 -o demo-out/top-edges.html
 	@echo "open $(CURDIR)/demo-out/top-edges.html"
 

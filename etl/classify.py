@@ -1,34 +1,126 @@
-"""What kind of endpoint an address is, decided on the real address before any pseudonym."""
+"""What kind of endpoint an address is, decided on the real address before any pseudonym.
+
+Scopes, the first that applies wins:
+
+- `special`: link-local (including the instance metadata service 169.254.169.254, and fe80::/10),
+  loopback, multicast, unspecified, limited broadcast. They mean the same in every network, so no
+  configuration can make them anything else.
+- `vpc`: inside a VPC CIDR the known-ips file declares (`role: vpc`). It is the user's own address
+  space: an AWS-managed interface in it (a VPC endpoint, a load balancer node) is still part of the VPC.
+- `aws-service`: flagged by a record's pkt-src-aws-service / pkt-dst-aws-service field, or inside a
+  prefix of an AWS ip-ranges.json. More specific than the private/public split that follows.
+- `private`: RFC 1918, RFC 6598 (carrier-grade NAT) and IPv6 ULA fc00::/7 outside any declared VPC
+  (a peered VPC, on-premises). Python's `is_private` also covers documentation ranges, which a VPC
+  sees as public, so the networks are listed here.
+- `public`: everything else.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
+import json
+import socket
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Generic, TypeVar
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from etl.errors import UsageError
 
-# Python's is_private also covers the documentation ranges, which are public as far as a VPC is
-# concerned; these are the networks that are private by allocation.
-_PRIVATE = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
-)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+V = TypeVar("V")
+
+# AMAZON lists all of Amazon's space and EC2 all of EC2's public addresses, so either would make
+# every EC2 instance an "AWS service"; the other services' prefixes are the services themselves.
+AWS_RANGES_EXCLUDED = frozenset({"AMAZON", "EC2"})
 
 
-def parse_address(text: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
+def address_number(text: str) -> tuple[int, int] | None:
+    """(4 or 6, the address as an integer), or None when `text` is not an IP address."""
+    for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
+        try:
+            return version, int.from_bytes(socket.inet_pton(family, text))
+        except (OSError, ValueError):  # ValueError: an embedded NUL
+            continue
+    return None
+
+
+class PrefixTable(Generic[V]):
+    """Longest-prefix match: one dict probe per distinct prefix length, longest first."""
+
+    def __init__(self, items: Iterable[tuple[IPNetwork, V]]) -> None:
+        tables: dict[tuple[int, int], dict[int, V]] = {}
+        for network, value in items:
+            shift = network.max_prefixlen - network.prefixlen
+            tables.setdefault((network.version, shift), {})[int(network.network_address) >> shift] = value
+        self._probes = {
+            version: [(shift, tables[version, shift]) for v, shift in sorted(tables) if v == version]
+            for version in (4, 6)
+        }
+
+    def match(self, version: int, number: int) -> V | None:
+        for shift, table in self._probes[version]:
+            if (value := table.get(number >> shift)) is not None:
+                return value
         return None
 
 
-@lru_cache(maxsize=65536)
+def _table(networks: Iterable[str | IPNetwork]) -> PrefixTable[bool]:
+    return PrefixTable((ipaddress.ip_network(n), True) for n in networks)
+
+
+_SPECIAL = _table(
+    ("0.0.0.0/32", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
+     "::/128", "::1/128", "fe80::/10", "ff00::/8")
+)  # fmt: skip
+_PRIVATE = _table(("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+
+
+class Classifier:
+    """Scopes for addresses, given the VPC CIDRs and the AWS service prefixes (both may be empty)."""
+
+    def __init__(self, vpc_networks: Iterable[IPNetwork] = (), aws_networks: Iterable[IPNetwork] = ()) -> None:
+        self._vpc = _table(vpc_networks)
+        self._aws = _table(aws_networks)
+
+    def scope(self, address: str, *, aws_service: bool = False) -> str | None:
+        """The address's scope; None when `address` is not an IP address."""
+        parsed = address_number(address)
+        if parsed is None:
+            return None
+        if _SPECIAL.match(*parsed):
+            return "special"
+        if self._vpc.match(*parsed):
+            return "vpc"
+        if aws_service or self._aws.match(*parsed):
+            return "aws-service"
+        return "private" if _PRIVATE.match(*parsed) else "public"
+
+    def scopes(self, addresses: Sequence[str], aws_service: Collection[str] = frozenset()) -> list[str | None]:
+        """`scope` of each address; `aws_service` holds those a record flagged as an AWS service."""
+        return [self.scope(a, aws_service=a in aws_service) for a in addresses]
+
+
+_DEFAULT = Classifier()
+
+
 def scope_of(text: str) -> str | None:
-    """`special`, `private` or `public`; None when `text` is not an IP address."""
-    address = parse_address(text)
-    if address is None:
-        return None
-    if address.is_link_local or address.is_loopback or address.is_multicast or address.is_unspecified:
-        return "special"
-    if any(address in network for network in _PRIVATE):
-        return "private"
-    return "public"
+    """The scope with no VPC CIDRs and no AWS ranges known: `special`, `private` or `public`."""
+    return _DEFAULT.scope(text)
+
+
+def load_aws_ip_ranges(path: Path) -> list[IPNetwork]:
+    """The service prefixes of an AWS ip-ranges.json (https://ip-ranges.amazonaws.com/ip-ranges.json).
+
+    A prefix counts when any service other than AMAZON and EC2 lists it (see AWS_RANGES_EXCLUDED).
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        entries = [(e["ip_prefix"], e["service"]) for e in document["prefixes"]]
+        entries += [(e["ipv6_prefix"], e["service"]) for e in document["ipv6_prefixes"]]
+        networks = {ipaddress.ip_network(prefix) for prefix, service in entries if service not in AWS_RANGES_EXCLUDED}
+    except OSError as error:
+        raise UsageError(f"cannot read the AWS ip-ranges file {path}: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        # ValueError covers bad JSON, bad UTF-8 and bad prefixes; KeyError/TypeError a different shape.
+        raise UsageError(f"{path} is not an AWS ip-ranges.json file ({type(error).__name__}: {error})") from None
+    return sorted(networks, key=lambda n: (n.version, n.network_address, n.prefixlen))

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
 from etl.graph.embedded import embedded_endpoint
 from etl.graph.store import connect, open_store
+from etl.identify import build_naming
 from etl.queries import find_query, saved_queries
 from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
@@ -31,8 +33,10 @@ from etl.sources.timewindow import TimeWindow, parse_time
 app = typer.Typer(no_args_is_help=True, help="Turn AWS VPC Flow Logs into a graph you can query and look at.")
 db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
 query_app = typer.Typer(no_args_is_help=True, help="Saved Cypher queries: list, show, run.")
+known_ips_app = typer.Typer(no_args_is_help=True, help="Known addresses: discover them from an AWS account.")
 app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
+app.add_typer(known_ips_app, name="known-ips")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -149,6 +153,13 @@ def load(
     reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Files prepared in parallel.")] = 2,
+    known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
+    pseudonymize: Annotated[
+        str, typer.Option(help="unknown (every address the known-ips file does not name), all, or none.")
+    ] = "unknown",
+    aws_ip_ranges: Annotated[
+        Path | None, typer.Option(help="AWS ip-ranges.json: addresses in its service prefixes get scope aws-service.")
+    ] = None,
     profile: ProfileOption = None,
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,
@@ -161,8 +172,18 @@ def load(
     state: State = ctx.obj
     with _errors(state):
         chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
+        settings = state.settings
+        naming, created = build_naming(
+            settings.home, settings.key, known_ips or settings.known_ips, pseudonymize, aws_ip_ranges
+        )
+        if created:
+            err.print(
+                f"generated a pseudonym key in {created}; keep it: the same key gives the same pseudonyms on "
+                "later loads, and `vpcflow reveal` needs it",
+                highlight=False,
+            )
         options = pipeline.LoadOptions(
-            parse_fields(fields) if fields else None, max_errors, reload, workers, chosen.start, chosen.end
+            parse_fields(fields) if fields else None, max_errors, reload, workers, chosen.start, chosen.end, naming
         )
         with _progress(len(chosen.sources)) as on_file:
             if dry_run:
@@ -232,6 +253,54 @@ def demo(
     """Write realistic flow logs of a small VPC (web, app, database, NAT, clients, scanners)."""
     for path in demo_data.write_demo(output_path, records, files=files, seed=seed):
         out.print(str(path), highlight=False)
+
+
+@known_ips_app.command("discover")
+def known_ips_discover(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    region: Annotated[str | None, typer.Option(help="The region to describe [env: AWS_REGION]")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="EC2-compatible endpoint (testing).")] = None,
+    output_path: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML here.")] = None,
+) -> None:
+    """Name every network interface's addresses, VPC and subnet of a region, as a known-ips YAML file."""
+    from etl.discover import discover_known_ips, make_ec2_client
+    from etl.known_ips import to_yaml, write_yaml
+
+    state: State = ctx.obj
+    with _errors(state):
+        client = make_ec2_client(
+            profile or state.settings.aws_profile, region or state.settings.aws_region, endpoint_url
+        )
+        entries = discover_known_ips(client)
+        if output_path is None:
+            sys.stdout.write(to_yaml(entries))
+            return
+        write_yaml(entries, output_path)
+    err.print(f"wrote {len(entries):,} entries to {output_path}", highlight=False)
+
+
+@app.command()
+def reveal(
+    ctx: typer.Context, pseudonyms: Annotated[list[str], typer.Argument(help="Pseudonymized addresses.")]
+) -> None:
+    """The real address behind each pseudonym (needs the key the pseudonyms were made with)."""
+    from etl.pseudonymize import KEY_FILE, Pseudonymizer, key_from_hex
+
+    state: State = ctx.obj
+    with _errors(state):
+        key_file = state.settings.home / KEY_FILE
+        if state.settings.key:
+            key = key_from_hex(state.settings.key)
+        elif key_file.exists():
+            key = key_from_hex(key_file.read_text(), f"the key file {key_file}")
+        else:
+            raise UsageError(
+                f"no pseudonym key: set VPCFLOW_KEY, or use the state directory whose {key_file.name} made them"
+            )
+        pseudonymizer = Pseudonymizer(key)
+        for pseudonym in pseudonyms:
+            out.print(f"{pseudonym}\t{pseudonymizer.reveal(pseudonym)}", highlight=False)
 
 
 def _wait_for_signal() -> None:
@@ -341,6 +410,7 @@ def view(
     param: ParamOption = None,
     title: Annotated[str | None, typer.Option(help="Page title; default the query's.")] = None,
     group_by: Annotated[str | None, typer.Option(help="Merge nodes that share a name or group.")] = None,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
 ) -> None:
     """Render a query's result as one self-contained HTML page (vis-network inlined)."""
     from viewer import graph_from_rows, render_html
@@ -357,6 +427,8 @@ def view(
             raise UsageError(f"{query.name}: {error}") from None
         output_path.write_text(page, encoding="utf-8")
     out.print(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)", highlight=False)
+    if open_page:
+        webbrowser.open(output_path.resolve().as_uri())
 
 
 def main() -> NoReturn:

@@ -6,18 +6,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any, BinaryIO, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import EdgeAccumulator
+from etl.aggregate import EDGE_KEYS, EdgeAccumulator
 from etl.batch import FileBatch
-from etl.classify import scope_of
 from etl.errors import SourceError, VpcflowError
 from etl.formats import read_tables
 from etl.graph.store import GraphStore
+from etl.identify import Naming
 from etl.parse import ParseStats
 
 __all__ = ["FileResult", "LoadOptions", "LoadSummary", "ParseStats", "load", "prepare", "records"]
@@ -40,6 +40,7 @@ class LoadOptions:
     workers: int = 2
     start: int | None = None  # epoch seconds; records ending before are left out
     end: int | None = None  # epoch seconds; records starting at or after it are left out
+    naming: Naming = field(default_factory=Naming)
 
 
 @dataclass
@@ -70,29 +71,47 @@ class LoadSummary:
         return 1 if failed == len(self.files) else 3
 
 
-def _addresses(edges: pa.Table) -> pa.Table:
+def _ends(edges: pa.Table) -> list[dict[str, Any]]:
+    """Each address at either end of an edge, with the first and last time it was seen."""
+    columns = ["src", "first_seen", "last_seen"]
     ends = pa.concat_tables(
         [
-            edges.select(["src", "first_seen", "last_seen"]).rename_columns(["id", "first_seen", "last_seen"]),
-            edges.select(["dst", "first_seen", "last_seen"]).rename_columns(["id", "first_seen", "last_seen"]),
+            edges.select(columns).rename_columns(["id", "first_seen", "last_seen"]),
+            edges.select(["dst", *columns[1:]]).rename_columns(["id", "first_seen", "last_seen"]),
         ]
     )
     grouped = ends.group_by("id", use_threads=False).aggregate([("first_seen", "min"), ("last_seen", "max")])
-    return grouped.rename_columns(["id", "first_seen", "last_seen"])
+    return grouped.rename_columns(["id", "first_seen", "last_seen"]).to_pylist()
 
 
-def _drop_invalid_addresses(edges: pa.Table, stats: ParseStats) -> tuple[pa.Table, list[dict[str, object]]]:
-    addresses = _addresses(edges).to_pylist()
-    invalid = [a["id"] for a in addresses if scope_of(a["id"]) is None]
+def _identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) -> tuple[list[dict], list[dict]]:
+    """Edge and address rows as the graph shows them: named, classified, pseudonymized.
+
+    An edge whose end is not a valid IP (the parser checks only the shape) is dropped and counted."""
+    edges = accumulator.result()
+    ends = _ends(edges)
+    packets = accumulator.packet_addresses()
+    real = {e["id"] for e in ends} | {a for lists in packets.values() for addresses in lists for a in addresses}
+    identity = naming.identities(sorted(real), accumulator.aws_services)
+    invalid = [e["id"] for e in ends if e["id"] not in identity]
     if invalid:
         bad = pc.or_(pc.is_in(edges["src"], pa.array(invalid)), pc.is_in(edges["dst"], pa.array(invalid)))
-        stats.malformed["address is not a valid IP"] += pc.sum(edges.filter(bad)["count"]).as_py()
-        stats.records -= pc.sum(edges.filter(bad)["count"]).as_py()
+        dropped = pc.sum(edges.filter(bad)["count"]).as_py()
+        stats.malformed["address is not a valid IP"] += dropped
+        stats.records -= dropped
         edges = edges.filter(pc.invert(bad))
-        addresses = [a for a in addresses if a["id"] not in set(invalid)]
-    for address in addresses:
-        address.update(scope=scope_of(address["id"]), pseudonymized=False, name=None, group=None, role=None)
-    return edges, addresses
+    rows = edges.to_pylist()
+    for row in rows:
+        sources, destinations = packets.get(tuple(row[k] for k in EDGE_KEYS), ([], []))
+        row["pkt_srcaddrs"] = [identity[a].id for a in sources if a in identity] or None
+        row["pkt_dstaddrs"] = [identity[a].id for a in destinations if a in identity] or None
+        row["src"], row["dst"] = identity[row["src"]].id, identity[row["dst"]].id
+    addresses = [{**asdict(identity[e["id"]]), **_seen(e)} for e in ends if e["id"] in identity]
+    return rows, addresses
+
+
+def _seen(end: dict[str, Any]) -> dict[str, Any]:
+    return {"first_seen": end["first_seen"], "last_seen": end["last_seen"]}
 
 
 def _in_window(table: pa.Table, options: LoadOptions, stats: ParseStats) -> pa.Table:
@@ -132,11 +151,11 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
     accumulator = EdgeAccumulator()
     for table in records(source, options, stats):
         accumulator.add(table)
-    edges, addresses = _drop_invalid_addresses(accumulator.result(), stats)
+    edges, addresses = _identified(accumulator, options.naming, stats)
     malformed = sum(stats.malformed.values())
     if stats.records == 0 and malformed:
         raise SourceError(f"no flow-log records in it ({malformed} malformed lines)")
-    return FileBatch(source.id, digest or source.digest(), edges.to_pylist(), addresses, stats)
+    return FileBatch(source.id, digest or source.digest(), edges, addresses, stats)
 
 
 def _prepare_unless_loaded(source: Source, options: LoadOptions, store: GraphStore | None) -> FileResult | FileBatch:

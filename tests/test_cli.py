@@ -70,7 +70,10 @@ def test_query_list_names_the_saved_queries() -> None:
 
 @pytest.mark.integration
 def test_query_run_formats(store: GraphStore, cli_env: dict[str, str], tmp_path: Path) -> None:
-    assert runner.invoke(app, ["load", str(write_known_log(tmp_path / "known.log"))]).exit_code == 0
+    assert (
+        runner.invoke(app, ["load", "--pseudonymize", "none", str(write_known_log(tmp_path / "known.log"))]).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["query", "run", "top-edges", "--param", "k=2", "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
@@ -92,7 +95,10 @@ def test_query_run_formats(store: GraphStore, cli_env: dict[str, str], tmp_path:
 
 @pytest.mark.integration
 def test_query_file_by_path_and_cypher_errors(store: GraphStore, cli_env: dict[str, str], tmp_path: Path) -> None:
-    assert runner.invoke(app, ["load", str(write_known_log(tmp_path / "known.log"))]).exit_code == 0
+    assert (
+        runner.invoke(app, ["load", "--pseudonymize", "none", str(write_known_log(tmp_path / "known.log"))]).exit_code
+        == 0
+    )
     query = tmp_path / "rejected.cypher"
     query.write_text(
         "// title: Rejected\nMATCH (s)-[f:FLOW {action: 'REJECT'}]->(d) RETURN s.id AS src, f.port AS port\n"
@@ -126,7 +132,10 @@ def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path, monk
 
 @pytest.mark.integration
 def test_db_status_and_reset(store: GraphStore, cli_env: dict[str, str], tmp_path: Path) -> None:
-    assert runner.invoke(app, ["load", str(write_known_log(tmp_path / "known.log"))]).exit_code == 0
+    assert (
+        runner.invoke(app, ["load", "--pseudonymize", "none", str(write_known_log(tmp_path / "known.log"))]).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["db", "status"])
     assert result.exit_code == 0
     assert store.agent in result.output

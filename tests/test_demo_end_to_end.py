@@ -28,7 +28,7 @@ def test_demo_load_view(store: GraphStore, cli_env: dict[str, str], tmp_path: Pa
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "logs").glob("*.log.gz"))
     assert len(files) == 2
-    assert runner.invoke(app, ["load", str(tmp_path / "logs")]).exit_code == 0
+    assert runner.invoke(app, ["load", "--pseudonymize", "none", str(tmp_path / "logs")]).exit_code == 0
 
     html_path = tmp_path / "view.html"
     result = runner.invoke(app, ["view", "top-edges", "--param", "k=40", "-o", str(html_path)])

@@ -52,7 +52,7 @@ def summary_value(output: str, label: str) -> int:
 
 
 def load(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["load", *args])
+    result = runner.invoke(app, ["load", "--pseudonymize", "none", *args])
     return result.exit_code, result.output
 
 

@@ -480,7 +480,18 @@ def test_cli_load_from_s3_in_a_window_then_a_rewritten_object_replaces_its_recor
 
     objects = put_hours(2 * 24, hive=False, hourly=True)
     start, end = (moment.strftime("%Y-%m-%dT%H:%M:%SZ") for moment in WINDOW)
-    args = ["load", f"s3://{BUCKET}/", "--endpoint-url", moto.endpoint, "--start", start, "--end", end]
+    args = [
+        "load",
+        "--pseudonymize",
+        "none",
+        f"s3://{BUCKET}/",
+        "--endpoint-url",
+        moto.endpoint,
+        "--start",
+        start,
+        "--end",
+        end,
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
 

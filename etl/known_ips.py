@@ -1,0 +1,194 @@
+"""The known-ips file: names for addresses and networks; the longest prefix wins.
+
+A YAML list of entries, each with `ip` (one address) or `cidr` (a network), a `name`, and optional
+`group` and `role` (see known-ips.example.yaml). `role: vpc` marks a VPC's CIDR: addresses inside it
+get scope `vpc`. Several entries may share a name (a load balancer's nodes, say); the graph keeps one
+node per address and merges them only for display. Errors name the file and the line, taken from the
+composed YAML nodes: line numbers are gone once YAML becomes Python values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from etl.classify import IPNetwork, PrefixTable, address_number
+from etl.errors import UsageError
+
+FIELDS = ("ip", "cidr", "name", "group", "role")
+VPC_ROLE = "vpc"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_HEADER = "# vpcflow known-ips: each entry names an ip or a cidr; the longest prefix wins.\n"
+
+Where = Callable[[str | None], str]  # the location of an entry, or of one of its keys, for errors
+
+
+@dataclass(frozen=True)
+class Known:
+    name: str
+    group: str | None = None
+    role: str | None = None
+
+
+class KnownIPs:
+    """The named networks of a known-ips file, looked up by longest prefix."""
+
+    def __init__(self, named: Sequence[tuple[IPNetwork, Known]] = ()) -> None:
+        self._named = list(named)
+        self._table = PrefixTable(self._named)
+
+    @classmethod
+    def load(cls, path: Path) -> KnownIPs:
+        return cls._checked(_yaml_entries(path))
+
+    @classmethod
+    def from_entries(cls, entries: Sequence[Mapping[str, object]]) -> KnownIPs:
+        return cls._checked([(dict(entry), _entry_number(i)) for i, entry in enumerate(entries, start=1)])
+
+    @classmethod
+    def _checked(cls, entries: Sequence[tuple[Mapping[str, object], Where]]) -> KnownIPs:
+        named: list[tuple[IPNetwork, Known]] = []
+        seen: dict[IPNetwork, str] = {}
+        for fields, where in entries:
+            network, known = _entry(fields, where)
+            if network in seen:
+                raise UsageError(f"{where(None)}: {network} is already named at {seen[network]}")
+            seen[network] = where(None)
+            named.append((network, known))
+        return cls(named)
+
+    def lookup(self, address: str) -> Known | None:
+        """The entry with the longest prefix holding `address`; None if none does or it is no address."""
+        parsed = address_number(address)
+        return None if parsed is None else self._table.match(*parsed)
+
+    def lookup_many(self, addresses: Sequence[str]) -> list[Known | None]:
+        return [self.lookup(a) for a in addresses]
+
+    @property
+    def vpc_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(network for network, known in self._named if known.role == VPC_ROLE)
+
+    @property
+    def entries(self) -> list[dict[str, str]]:
+        """The entries in file order, in the file's shape (`ip` for single addresses)."""
+        return [_as_entry(network, known) for network, known in self._named]
+
+
+def _as_entry(network: IPNetwork, known: Known) -> dict[str, str]:
+    single = network.prefixlen == network.max_prefixlen
+    entry = {"ip": str(network.network_address)} if single else {"cidr": str(network)}
+    entry["name"] = known.name
+    entry.update({key: value for key, value in (("group", known.group), ("role", known.role)) if value is not None})
+    return entry
+
+
+def _entry_number(number: int) -> Where:
+    return lambda _key: f"known-ips entry {number}"
+
+
+def _entry(fields: Mapping[str, object], where: Where) -> tuple[IPNetwork, Known]:
+    unknown = [key for key in fields if key not in FIELDS]
+    if unknown:
+        raise UsageError(f"{where(unknown[0])}: unknown key {unknown[0]!r}; entries have ip or cidr, name, group, role")
+    if ("ip" in fields) == ("cidr" in fields):
+        raise UsageError(f"{where(None)}: an entry needs exactly one of `ip` and `cidr`")
+    texts = {key: _text(fields, key, where) for key in ("name", "group", "role")}
+    if texts["name"] is None:
+        raise UsageError(f"{where('name')}: the entry needs a `name`")
+    return _network(fields, where), Known(texts["name"], texts["group"], texts["role"])
+
+
+def _text(fields: Mapping[str, object], key: str, where: Where) -> str | None:
+    value = fields.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise UsageError(f"{where(key)}: `{key}` must be a non-empty text")
+    return value
+
+
+def _network(fields: Mapping[str, object], where: Where) -> IPNetwork:
+    key = "ip" if "ip" in fields else "cidr"
+    value = fields[key]
+    if isinstance(value, str):
+        try:
+            return ipaddress.ip_network(ipaddress.ip_address(value)) if key == "ip" else ipaddress.ip_network(value)
+        except ValueError:
+            pass
+    what = "an IP address" if key == "ip" else "a network"
+    hint = _hint(key, value) if isinstance(value, str) else ""
+    raise UsageError(f"{where(key)}: {'an empty value' if value is None else repr(value)} is not {what}{hint}")
+
+
+def _hint(key: str, value: str) -> str:
+    if key == "ip":
+        return " (use `cidr` for a network)" if "/" in value else ""
+    try:
+        return f"; it has host bits set (did you mean {ipaddress.ip_network(value, strict=False)})"
+    except ValueError:
+        return ""
+
+
+def _read(path: Path) -> yaml.Node | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read the known-ips file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"the known-ips file {path} is not UTF-8 text") from None
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f" line {mark.line + 1}" if mark else ""
+        raise UsageError(f"{path}{line}: not valid YAML ({error.problem or error.context})") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path}: not valid YAML ({error})") from None
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _yaml_entries(path: Path) -> list[tuple[Mapping[str, object], Where]]:
+    root = _read(path)
+    if root is None:
+        return []
+    if not isinstance(root, yaml.SequenceNode):
+        raise UsageError(f"{path} line {_line(root)}: the file must be a list of entries, each starting with `- `")
+    return [_yaml_entry(item, path) for item in root.value]
+
+
+def _yaml_entry(item: yaml.Node, path: Path) -> tuple[Mapping[str, object], Where]:
+    if not isinstance(item, yaml.MappingNode):
+        raise UsageError(f"{path} line {_line(item)}: an entry is a mapping, like `- {{ip: 10.0.0.5, name: web}}`")
+    fields: dict[str, object] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in item.value:
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+        if key in fields:
+            raise UsageError(f"{path} line {_line(key_node)}: `{key}` is given twice in one entry")
+        if not isinstance(value_node, yaml.ScalarNode):
+            raise UsageError(f"{path} line {_line(value_node)}: `{key}` must be a single value")
+        # The text as written: `name: yes` is the name "yes", not True, and `ip: 1:2:3:4:5:6:7:8` stays an address.
+        fields[key] = None if value_node.tag == _NULL_TAG else value_node.value
+        lines[key] = _line(value_node)
+    start = _line(item)
+    return fields, lambda key: f"{path} line {lines.get(key, start) if key else start}"
+
+
+def to_yaml(entries: Sequence[Mapping[str, object]]) -> str:
+    """Entries as a known-ips file, one entry per line; they are checked first, so the text loads back."""
+    KnownIPs.from_entries(entries)
+    return _HEADER + yaml.safe_dump([dict(e) for e in entries], default_flow_style=None, sort_keys=False, width=1 << 16)
+
+
+def write_yaml(entries: Sequence[Mapping[str, object]], path: Path) -> None:
+    text = to_yaml(entries)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write the known-ips file {path}: {error.strerror}") from None
