@@ -17,7 +17,9 @@ demo: $(STAMP)
 	$(BIN)/vpcflow demo --records $(DEMO_RECORDS) --files 4 -o demo-out/logs
 	$(BIN)/vpcflow load --known-ips known-ips.example.yaml demo-out/logs
 	$(BIN)/vpcflow view top-edges --param k=200 -o demo-out/top-edges.html
-	@echo "open $(CURDIR)/demo-out/top-edges.html"
+	$(BIN)/vpcflow view rejected --param k=300 -o demo-out/rejected.html
+	$(BIN)/vpcflow view by-name --param k=80 -o demo-out/by-name.html
+	@echo "open $(CURDIR)/demo-out/top-edges.html (also rejected.html, by-name.html)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl viewer tests bench docs

@@ -26,7 +26,7 @@ from etl.fields import parse_fields
 from etl.graph.embedded import embedded_endpoint
 from etl.graph.store import connect, open_store
 from etl.identify import build_naming
-from etl.queries import find_query, saved_queries
+from etl.queries import browser_text, find_query, saved_queries
 from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
 
@@ -354,18 +354,27 @@ def query_list(ctx: typer.Context) -> None:
     with _errors(ctx.obj):
         table = output.Table("name", "title", "parameters (default)")
         for query in saved_queries():
-            params = ", ".join(f"{p.name}: {p.type} ({p.default})" for p in query.params)
+            params = ", ".join(
+                f"{p.name}: {'|'.join(map(str, p.choices)) if p.choices else p.type} ({p.default})"
+                for p in query.params
+            )
             table.add_row(query.name, query.title, params)
     out.print(table)
 
 
 @query_app.command("show")
 def query_show(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")]
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")],
+    browser: Annotated[bool, typer.Option("--browser", help="With :param lines, ready for Neo4j Browser.")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value; repeatable.")] = None,
 ) -> None:
     """Print a saved query's text."""
     with _errors(ctx.obj):
-        out.print(find_query(name).text, highlight=False, markup=False)
+        query = find_query(name)
+        values = query.bind(param or [])
+        text = browser_text(query, values) if browser else query.text
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value; repeatable.")]
@@ -417,9 +426,10 @@ def view(
 
     state: State = ctx.obj
     with _errors(state):
+        query, _, rows, values = _run(state, name, param)
+        group_by = group_by or query.view.get("group-by")
         if group_by not in (None, "name", "group"):
             raise UsageError(f"--group-by takes name or group, not {group_by!r}")
-        query, _, rows, values = _run(state, name, param)
         try:
             graph = graph_from_rows(rows, group_by=group_by)
             page = render_html(graph, title=title or query.title, params=values, subtitle=query.description)

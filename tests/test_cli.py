@@ -183,3 +183,13 @@ def test_store_in_use_is_one_sentence(tmp_path: Path, monkeypatch: pytest.Monkey
     assert result.returncode == 1
     assert "is in use by another vpcflow process" in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 3 and "Exception" not in result.stderr
+
+
+def test_query_show_for_neo4j_browser() -> None:
+    result = runner.invoke(app, ["query", "show", "top-edges", "--browser", "-p", "k=5", "-p", "by=bytes"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[:2] == [":param k => 5;", ":param by => 'bytes';"]
+    assert "LIMIT $k" in result.output
+    result = runner.invoke(app, ["query", "show", "top-edges", "-p", "by=size"])
+    assert result.exit_code == 2 and "takes one of count, bytes, packets" in result.output

@@ -232,3 +232,68 @@ def test_export_png_downloads_the_canvas(open_view: Callable[..., OpenedView]) -
     assert download.value.suggested_filename == "Top-talkers.png"
     assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     view.assert_quiet()
+
+
+@pytest.mark.parametrize(
+    ("last_seen", "seen"),
+    [
+        (1_717_203_600, "2024-06-01 00:00:00 → 01:00:00 UTC"),
+        (1_717_290_000, "2024-06-01 00:00:00 → 2024-06-02 01:00:00 UTC"),
+    ],
+    ids=["one day", "two days"],
+)
+def test_the_header_shows_title_parameters_and_time_window(
+    open_view: Callable[..., OpenedView], last_seen: int, seen: str
+) -> None:
+    view = open_view(graph_from_rows([*ROWS, flow("10.0.9.9", "10.0.2.20", "ACCEPT", 1, last_seen=last_seen)]))
+    assert (view.page.inner_text("h1"), view.page.inner_text("#subtitle")) == ("Test view", "test")
+    chips = view.page.locator("#meta .chip").all_inner_texts()
+    assert [" ".join(c.split()) for c in chips] == ["k 10", f"seen {seen}", "result 8 nodes · 9 edges"]
+    view.assert_quiet()
+
+
+def test_the_progress_bar_is_full_once_the_layout_freezes(open_view: Callable[..., OpenedView]) -> None:
+    view = open_view(graph_from_rows(ROWS))
+    widths = view.js("() => ['#progress-bar', '.progress'].map(s => document.querySelector(s).offsetWidth)")
+    assert widths[0] == widths[1] > 0
+    assert view.page.inner_text("#layout-status").startswith("Layout frozen after")
+    view.assert_quiet()
+
+
+def legend(view: OpenedView) -> list[str]:
+    return [" ".join(item.split()) for item in view.page.locator("#legend li").all_inner_texts()]
+
+
+def test_nodes_are_sized_by_traffic_and_coloured_by_scope_or_group(open_view: Callable[..., OpenedView]) -> None:
+    graph = graph_from_rows(ROWS)
+    view = open_view(graph)
+    sizes = view.js("() => Object.fromEntries(vpcflowView.nodes.get().map(n => [n.id, n.size]))")
+    by_traffic = [sizes[n["id"]] for n in sorted(graph.nodes, key=lambda n: n["traffic"])]
+    assert by_traffic == sorted(by_traffic) and (by_traffic[0], by_traffic[-1]) == (7, 30)
+    # Two of seven nodes have a group: too few to colour by.
+    assert view.page.input_value("#colour-by") == "scope"
+    assert legend(view) == ["vpc 1", "public 1", "aws-service 1", "unknown 4"]
+    assert view.js("() => vpcflowView.nodes.get('203.0.113.9').color.background") == "#ea580c"
+    view.page.select_option("#colour-by", "group")
+    assert legend(view) == ["web 2", "no group 5"]
+    view.assert_quiet()
+
+
+def test_a_mostly_grouped_view_is_coloured_by_group(open_view: Callable[..., OpenedView]) -> None:
+    view = open_view(graph_from_rows([flow("10.0.1.10", "10.0.2.20", "ACCEPT", 5, src_group="web", dst_group="db")]))
+    assert view.page.input_value("#colour-by") == "group"
+    assert legend(view) == ["web 1", "db 1"]
+    view.assert_quiet()
+
+
+def test_parallel_edges_fan_out_within_bounds_and_a_small_view_fills_the_canvas(
+    open_view: Callable[..., OpenedView],
+) -> None:
+    scan = [flow("192.0.2.1", "10.0.0.10", "REJECT", 1, port) for port in range(20, 40)]
+    view = open_view(graph_from_rows([*scan, flow("10.0.0.10", "192.0.2.1", "ACCEPT", 1)]))
+    bends = view.js("() => vpcflowView.edges.get().map(e => [e.from, e.smooth.roundness])")
+    fan = sorted(r for src, r in bends if src == "192.0.2.1")
+    assert len(set(fan)) == 20 and (fan[0], fan[-1]) == pytest.approx((0.1, 0.6))
+    assert [r for src, r in bends if src == "10.0.0.10"] == [0.15]
+    assert view.js("() => vpcflowView.network.getScale()") == pytest.approx(1.25)
+    view.assert_quiet()

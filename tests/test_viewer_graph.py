@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from neo4j.graph import Node, Path, Relationship
 
+from etl.graph.store import GraphStore
+from etl.queries import saved_queries
+from tests.fixture_graph import write_fixture_graph
 from viewer import ViewGraph, graph_from_rows, render_html
 from viewer.graph import time_window
 from viewer.render import EMPTY_GRAPH_MESSAGE, script_json
@@ -283,3 +286,21 @@ def test_the_template_loads_nothing_from_elsewhere() -> None:
 def test_vendored_vis_network_cannot_close_its_script_element() -> None:
     source = files("viewer").joinpath("assets/vis-network.min.js").read_text(encoding="utf-8").lower()
     assert "</script" not in source and "<!--" not in source
+
+
+EDGE_QUERIES = [q for q in saved_queries() if q.name != "top-talkers"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("query", EDGE_QUERIES, ids=lambda q: q.name)
+def test_every_edge_query_draws_exactly_its_rows(store: GraphStore, query: Any) -> None:
+    write_fixture_graph(store)
+    _, rows = store.query(query.text, query.bind([]))
+    graph = graph_from_rows(rows)
+    assert edge_set(graph, "port", "protocol", "action", "count") == {
+        (r["src"], r["dst"], r["port"], r["protocol"], r["action"], r["count"]) for r in rows
+    }
+    assert len(graph.edges) == len(rows)
+    assert {n["id"] for n in graph.nodes} == {r["src"] for r in rows} | {r["dst"] for r in rows}
+    names = {(r["src"], r["src_name"]) for r in rows} | {(r["dst"], r["dst_name"]) for r in rows}
+    assert node_set(graph, "label") == {(node, name or node) for node, name in names}
