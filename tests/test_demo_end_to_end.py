@@ -45,6 +45,6 @@ def test_demo_load_view(store: GraphStore, cli_env: dict[str, str], tmp_path: Pa
     # the 40 shown are the busiest 40 (ties at the cut may swap members of equal count)
     assert min(shown.values()) == busiest[-1][1][0]
     assert {n["id"] for n in data["nodes"]} == {a for key in shown for a in key[:2]}
-    assert data["meta"]["params"] == {"k": 40}
+    assert data["meta"]["params"] == {"k": 40, "by": "count"}
     assert "vis-network" in html
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html), "nothing is fetched"
