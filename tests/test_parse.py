@@ -177,3 +177,18 @@ def test_header_only_and_empty_inputs() -> None:
     assert parse_bytes(b"") == ([], ParseStats())
     header = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
     assert parse_bytes(header) == ([], ParseStats())
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"x" * (10 << 20), "line longer than 1,048,576 bytes"),
+        (b"\xff\xfe\x00 binary \x01\x02 garbage", "wrong number of fields (header has 14)"),
+    ],
+    ids=["10 MB line", "binary garbage"],
+)
+def test_one_bad_line_costs_one_line(bad: bytes, reason: str) -> None:
+    good = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    rows, stats = parse_bytes(good * 3 + bad + b"\n" + good * 2)
+    assert len(rows) == 5
+    assert stats.malformed == {reason: 1}
