@@ -174,7 +174,12 @@ def load(
         chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
         settings = state.settings
         naming, created = build_naming(
-            settings.home, settings.key, known_ips or settings.known_ips, pseudonymize, aws_ip_ranges
+            settings.home,
+            settings.key,
+            known_ips or settings.known_ips,
+            pseudonymize,
+            aws_ip_ranges,
+            save_key=not dry_run,
         )
         if created:
             err.print(
@@ -285,18 +290,14 @@ def reveal(
     ctx: typer.Context, pseudonyms: Annotated[list[str], typer.Argument(help="Pseudonymized addresses.")]
 ) -> None:
     """The real address behind each pseudonym (needs the key the pseudonyms were made with)."""
-    from etl.pseudonymize import KEY_FILE, Pseudonymizer, key_from_hex
+    from etl.pseudonymize import KEY_FILE, Pseudonymizer, existing_key
 
     state: State = ctx.obj
     with _errors(state):
-        key_file = state.settings.home / KEY_FILE
-        if state.settings.key:
-            key = key_from_hex(state.settings.key)
-        elif key_file.exists():
-            key = key_from_hex(key_file.read_text(), f"the key file {key_file}")
-        else:
+        key = existing_key(state.settings.home, state.settings.key)
+        if key is None:
             raise UsageError(
-                f"no pseudonym key: set VPCFLOW_KEY, or use the state directory whose {key_file.name} made them"
+                f"no pseudonym key: set VPCFLOW_KEY, or use the state directory whose {KEY_FILE} made them"
             )
         pseudonymizer = Pseudonymizer(key)
         for pseudonym in pseudonyms:

@@ -8,6 +8,7 @@ keyed, prefix-preserving pseudonyms, unless the mode says otherwise:
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from etl.classify import Classifier, load_aws_ip_ranges
 from etl.errors import UsageError
 from etl.known_ips import VPC_ROLE, Known, KnownIPs
-from etl.pseudonymize import Pseudonymizer, load_or_create_key
+from etl.pseudonymize import Pseudonymizer, existing_key, load_or_create_key
 
 MODES = ("unknown", "all", "none")
 
@@ -68,9 +69,17 @@ def _name(known: Known | None) -> Known | None:
 
 
 def build_naming(
-    home: Path, key: str | None, known_ips: Path | None, mode: str, aws_ip_ranges: Path | None = None
+    home: Path,
+    key: str | None,
+    known_ips: Path | None,
+    mode: str,
+    aws_ip_ranges: Path | None = None,
+    *,
+    save_key: bool = True,
 ) -> tuple[Naming, Path | None]:
-    """The run's naming, and the path of a pseudonym key created just now (to tell the user once)."""
+    """The run's naming, and the path of a pseudonym key created just now (to tell the user once).
+
+    Without `save_key` (a dry run writes nothing) a missing key is replaced by a throwaway one."""
     if mode not in MODES:
         raise UsageError(f"--pseudonymize takes one of {', '.join(MODES)}, not {mode!r}")
     known = KnownIPs.load(known_ips) if known_ips else KnownIPs()
@@ -78,6 +87,9 @@ def build_naming(
     created = None
     pseudonymizer = None
     if mode != "none":
-        secret, created = load_or_create_key(home, key)
+        if save_key:
+            secret, created = load_or_create_key(home, key)
+        else:
+            secret = existing_key(home, key) or secrets.token_bytes(32)
         pseudonymizer = Pseudonymizer(secret)
     return Naming(known, Classifier(known.vpc_networks, aws), pseudonymizer, mode), created

@@ -64,18 +64,25 @@ def key_from_hex(text: str, source: str = "VPCFLOW_KEY") -> bytes:
     return key
 
 
-def load_or_create_key(home: Path, configured: str | None) -> tuple[bytes, Path | None]:
-    """The configured key, else the one in `home`, else a new one saved there (returned with its path)."""
+def existing_key(home: Path, configured: str | None) -> bytes | None:
+    """The configured key, else the one saved in `home`, else None."""
     if configured:
-        return key_from_hex(configured), None
+        return key_from_hex(configured)
     path = home / KEY_FILE
     try:
-        return key_from_hex(path.read_text(), f"the key file {path}"), None
+        return key_from_hex(path.read_text(), f"the key file {path}")
     except FileNotFoundError:
-        pass
+        return None
     except OSError as error:
         raise UsageError(f"cannot read the pseudonym key {path}: {error.strerror}") from None
-    return _create_key(path)
+
+
+def load_or_create_key(home: Path, configured: str | None) -> tuple[bytes, Path | None]:
+    """The configured key, else the one in `home`, else a new one saved there (returned with its path)."""
+    key = existing_key(home, configured)
+    if key is not None:
+        return key, None
+    return _create_key(home / KEY_FILE)
 
 
 def _create_key(path: Path) -> tuple[bytes, Path | None]:

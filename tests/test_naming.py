@@ -98,3 +98,13 @@ def test_a_key_is_generated_once_and_said_once(store: GraphStore, cli_env: dict[
     second = runner.invoke(app, ["--home", str(home), "load", str(path)])
     assert second.exit_code == 0 and "generated" not in second.output
     (home / KEY_FILE).unlink()
+
+
+def test_a_dry_run_writes_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VPCFLOW_KEY", raising=False)
+    path = tmp_path / "one.log"
+    demo.write_demo(path, 200, seed=2)
+    result = runner.invoke(app, ["--home", str(tmp_path / "home"), "load", "--dry-run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "home" / KEY_FILE).exists() and "generated" not in result.output
