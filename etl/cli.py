@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
-import threading
-import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,49 +12,27 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl import demo as demo_data
 from etl import output, pipeline
-from etl.config import Settings, resolve_settings
+from etl.cli_graph import db_app, query_app, view
+from etl.cli_shared import State, err, errors, out
+from etl.config import resolve_settings
 from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
-from etl.graph.embedded import embedded_endpoint
-from etl.graph.store import connect, open_store
+from etl.graph.store import open_store
 from etl.identify import build_naming
-from etl.queries import browser_text, find_query, saved_queries
 from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
 
 app = typer.Typer(no_args_is_help=True, help="Turn AWS VPC Flow Logs into a graph you can query and look at.")
-db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
-query_app = typer.Typer(no_args_is_help=True, help="Saved Cypher queries: list, show, run.")
 known_ips_app = typer.Typer(no_args_is_help=True, help="Known addresses: discover them from an AWS account.")
 app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
 app.add_typer(known_ips_app, name="known-ips")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-@dataclass
-class State:
-    settings: Settings
-    debug: bool
-
-
-@contextlib.contextmanager
-def _errors(state: State) -> Iterator[None]:
-    """A library error becomes its sentence and its exit status; --debug shows the traceback."""
-    try:
-        yield
-    except VpcflowError as error:
-        if state.debug:
-            raise
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(error.exit_code) from None
+app.command()(view)
 
 
 @app.callback()
@@ -170,7 +145,7 @@ def load(
 ) -> None:
     """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed."""
     state: State = ctx.obj
-    with _errors(state):
+    with errors(state):
         chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
         settings = state.settings
         naming, created = build_naming(
@@ -199,7 +174,7 @@ def load(
     out.print(output.summary_table(summary, dry_run))
     for result in summary.files:
         if result.status == "failed":
-            err.print(f"[red]failed:[/] {result.source_id}: {result.detail}", highlight=False)
+            err.print(f"[red]failed:[/] {escape(result.source_id)}: {escape(result.detail)}", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -219,7 +194,7 @@ def parse(
 ) -> None:
     """Print the normalised records (NODATA/SKIPDATA included); malformed lines go to a summary on stderr."""
     state: State = ctx.obj
-    with _errors(state):
+    with errors(state):
         if output_format not in ("jsonl", "csv"):
             raise UsageError(f"--output takes jsonl or csv, not {output_format!r}")
         chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
@@ -241,7 +216,7 @@ def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.P
             sys.stdout.write(output.record_lines(table, form, header=form == "csv" and table.column_names != columns))
             columns = table.column_names
     except VpcflowError as error:
-        err.print(f"[red]failed:[/] {source.id}: {error}", highlight=False)
+        err.print(f"[red]failed:[/] {escape(source.id)}: {escape(str(error))}", highlight=False)
         return False
     return True
 
@@ -273,7 +248,7 @@ def known_ips_discover(
     from etl.known_ips import to_yaml, write_yaml
 
     state: State = ctx.obj
-    with _errors(state):
+    with errors(state):
         client = make_ec2_client(
             profile or state.settings.aws_profile, region or state.settings.aws_region, endpoint_url
         )
@@ -293,7 +268,7 @@ def reveal(
     from etl.pseudonymize import KEY_FILE, Pseudonymizer, existing_key
 
     state: State = ctx.obj
-    with _errors(state):
+    with errors(state):
         key = existing_key(state.settings.home, state.settings.key)
         if key is None:
             raise UsageError(
@@ -302,144 +277,6 @@ def reveal(
         pseudonymizer = Pseudonymizer(key)
         for pseudonym in pseudonyms:
             out.print(f"{pseudonym}\t{pseudonymizer.reveal(pseudonym)}", highlight=False)
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
-
-
-@db_app.command("serve")
-def db_serve(ctx: typer.Context) -> None:
-    """Run the embedded server for other Bolt clients (Neo4j drivers, cypher-shell) until Ctrl-C."""
-    state: State = ctx.obj
-    with _errors(state):
-        if state.settings.neo4j_uri:
-            raise UsageError(f"NEO4J_URI is set ({state.settings.neo4j_uri}); db serve runs the embedded server")
-        home = state.settings.home
-        with embedded_endpoint(home, serve=True) as endpoint, connect(endpoint):
-            out.print(f"serving the embedded graph store of {home} over Bolt", highlight=False)
-            out.print(f"  uri:      {endpoint.uri}\n  user:     {endpoint.user}", highlight=False)
-            out.print(f"  password: in {home / 'root-password'}\n  database: {endpoint.database}", highlight=False)
-            out.print("other vpcflow commands on this state directory use it; Ctrl-C stops it")
-            _wait_for_signal()
-
-
-@db_app.command("status")
-def db_status(ctx: typer.Context) -> None:
-    """The server's agent and what the graph holds."""
-    state: State = ctx.obj
-    with _errors(state), open_store(state.settings) as store:
-        counts = store.counts()
-        out.print(f"server:    {store.agent} at {store.endpoint.uri}", highlight=False)
-        out.print(f"addresses: {counts['addresses']:,}\nflows:     {counts['flows']:,}\nlog files: {counts['files']:,}")
-
-
-@db_app.command("reset")
-def db_reset(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help="Really delete.")] = False) -> None:
-    """Delete every node and relationship (the ledger too)."""
-    state: State = ctx.obj
-    with _errors(state):
-        if not yes:
-            raise UsageError("db reset deletes the whole graph and its ledger; add --yes to do it")
-        with open_store(state.settings) as store:
-            deleted = store.reset()
-    out.print(f"deleted {deleted:,} nodes and their relationships")
-
-
-@query_app.command("list")
-def query_list(ctx: typer.Context) -> None:
-    """The saved queries and their parameters."""
-    with _errors(ctx.obj):
-        table = output.Table("name", "title", "parameters (default)")
-        for query in saved_queries():
-            params = ", ".join(
-                f"{p.name}: {'|'.join(map(str, p.choices)) if p.choices else p.type} ({p.default})"
-                for p in query.params
-            )
-            table.add_row(query.name, query.title, params)
-    out.print(table)
-
-
-@query_app.command("show")
-def query_show(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")],
-    browser: Annotated[bool, typer.Option("--browser", help="With :param lines, ready for Neo4j Browser.")] = False,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value; repeatable.")] = None,
-) -> None:
-    """Print a saved query's text."""
-    with _errors(ctx.obj):
-        query = find_query(name)
-        values = query.bind(param or [])
-        text = browser_text(query, values) if browser else query.text
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="name=value; repeatable.")]
-
-
-def _run(state: State, name: str, params: list[str] | None) -> tuple[Any, list[str], list[dict[str, Any]], dict]:
-    query = find_query(name)
-    values = query.bind(params or [])
-    with open_store(state.settings) as store:
-        columns, rows = store.query(query.text, values)
-    return query, columns, rows, values
-
-
-@query_app.command("run")
-def query_run(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")],
-    param: ParamOption = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
-) -> None:
-    """Run a saved query (or any .cypher file) and print its rows."""
-    state: State = ctx.obj
-    with _errors(state):
-        if format not in output.FORMATS:
-            raise UsageError(f"--format takes one of {', '.join(output.FORMATS)}, not {format!r}")
-        query, columns, rows, _ = _run(state, name, param)
-    if format == "json":
-        out.print(output.as_json(rows), highlight=False, markup=False, soft_wrap=True)
-    elif format == "csv":
-        sys.stdout.write(output.as_csv(columns, rows))
-    elif rows:
-        out.print(output.as_table(columns, rows, query.title))
-    else:
-        err.print("the query returned no rows")
-
-
-@app.command()
-def view(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Saved query name or .cypher path.")],
-    output_path: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("view.html"),
-    param: ParamOption = None,
-    title: Annotated[str | None, typer.Option(help="Page title; default the query's.")] = None,
-    group_by: Annotated[str | None, typer.Option(help="Merge nodes that share a name or group.")] = None,
-    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
-) -> None:
-    """Render a query's result as one self-contained HTML page (vis-network inlined)."""
-    from viewer import graph_from_rows, render_html
-
-    state: State = ctx.obj
-    with _errors(state):
-        query, _, rows, values = _run(state, name, param)
-        group_by = group_by or query.view.get("group-by")
-        if group_by not in (None, "name", "group"):
-            raise UsageError(f"--group-by takes name or group, not {group_by!r}")
-        try:
-            graph = graph_from_rows(rows, group_by=group_by)
-            page = render_html(graph, title=title or query.title, params=values, subtitle=query.description)
-        except ValueError as error:
-            raise UsageError(f"{query.name}: {error}") from None
-        output_path.write_text(page, encoding="utf-8")
-    out.print(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)", highlight=False)
-    if open_page:
-        webbrowser.open(output_path.resolve().as_uri())
 
 
 def main() -> NoReturn:

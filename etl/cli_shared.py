@@ -1,0 +1,35 @@
+"""What every `vpcflow` command shares: the consoles, the run's state, library errors as exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from etl.config import Settings
+from etl.errors import VpcflowError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class State:
+    settings: Settings
+    debug: bool
+
+
+@contextlib.contextmanager
+def errors(state: State) -> Iterator[None]:
+    """A library error becomes its sentence and its exit status; --debug shows the traceback."""
+    try:
+        yield
+    except VpcflowError as error:
+        if state.debug:
+            raise
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(error.exit_code) from None
