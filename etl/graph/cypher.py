@@ -1,18 +1,27 @@
-"""The loader's Cypher: portable openCypher only (runs on Neo4j 5 and ArcadeDB's Bolt), $params only."""
+"""The loader's Cypher: portable openCypher only (runs on Neo4j 5 and ArcadeDB's Bolt), $params only.
+
+A FLOW relationship carries `key`, its identity (source, destination, port, protocol, action) as one
+indexed, unique string, so the loader finds an existing edge by an index seek. Finding it with
+`MERGE (s)-[f:FLOW {...}]->(d)` walks the relationships of `s`: thousands on a load balancer or a NAT
+gateway, for every row (measured in bench/load_speed.py).
+"""
 
 SCHEMA = (
     "CREATE CONSTRAINT address_id IF NOT EXISTS FOR (a:Address) REQUIRE a.id IS UNIQUE",
     "CREATE CONSTRAINT logfile_id IF NOT EXISTS FOR (l:LogFile) REQUIRE l.id IS UNIQUE",
-    "CREATE INDEX logfile_digest IF NOT EXISTS FOR (l:LogFile) ON (l.digest)",
+    # Two processes loading the same bytes under two names must not both commit: the plain index
+    # the digest once had gives way to a uniqueness constraint.
+    "DROP INDEX logfile_digest IF EXISTS",
+    "CREATE CONSTRAINT logfile_digest_unique IF NOT EXISTS FOR (l:LogFile) REQUIRE l.digest IS UNIQUE",
+    "CREATE CONSTRAINT flow_key IF NOT EXISTS FOR ()-[f:FLOW]-() REQUIRE f.key IS UNIQUE",
 )
 
 LEDGER_ENTRIES = """
 MATCH (l:LogFile) WHERE l.id = $id OR l.digest = $digest
-RETURN l.id AS id, l.digest AS digest, l.contribution AS contribution
+RETURN l.id AS id, l.digest AS digest, CASE WHEN l.id = $id THEN l.contribution END AS contribution
 """
 
-# Addresses first, then edges between matched endpoints: a single MERGE of both endpoints and the
-# relationship per row is three times slower on ArcadeDB (DESIGN.md, measured).
+# Returns each address's element id: CREATE_FLOWS reaches the endpoints by it.
 UPSERT_ADDRESSES = """
 UNWIND $rows AS r
 MERGE (a:Address {id: r.id})
@@ -23,27 +32,39 @@ ON MATCH SET a.name = r.name, a.group = r.group, a.role = r.role, a.scope = r.sc
                                  THEN r.first_seen ELSE a.first_seen END,
              a.last_seen = CASE WHEN a.last_seen IS NULL OR r.last_seen > a.last_seen
                                 THEN r.last_seen ELSE a.last_seen END
+RETURN collect(a.id) AS ids, collect(elementId(a)) AS elements
 """
 
-UPSERT_FLOWS = """
+# `f.key IN $keys` is what both servers answer from the relationship index; $rows maps each key to
+# its row. Returns the keys it found, as one list (one record costs the client less than thousands):
+# the others are new edges.
+ADD_TO_FLOWS = """
+MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
+WITH f, $rows[f.key] AS r
+SET f.count = f.count + r.count, f.packets = f.packets + r.packets, f.bytes = f.bytes + r.bytes,
+    f.first_seen = CASE WHEN f.first_seen IS NULL OR r.first_seen < f.first_seen
+                        THEN r.first_seen ELSE f.first_seen END,
+    f.last_seen = CASE WHEN f.last_seen IS NULL OR r.last_seen > f.last_seen
+                       THEN r.last_seen ELSE f.last_seen END
+RETURN collect(f.key) AS found
+"""
+
+# Endpoints by the element ids UPSERT_ADDRESSES returned: a direct seek on both servers, where
+# `{id: r.src}` costs an index lookup per endpoint (a fifth of a load's server time on ArcadeDB).
+CREATE_FLOWS = """
 UNWIND $rows AS r
-MATCH (s:Address {id: r.src})
-MATCH (d:Address {id: r.dst})
-MERGE (s)-[f:FLOW {port: r.port, protocol: r.protocol, action: r.action}]->(d)
-ON CREATE SET f.count = r.count, f.packets = r.packets, f.bytes = r.bytes,
-              f.first_seen = r.first_seen, f.last_seen = r.last_seen
-ON MATCH SET f.count = f.count + r.count, f.packets = f.packets + r.packets, f.bytes = f.bytes + r.bytes,
-             f.first_seen = CASE WHEN f.first_seen IS NULL OR r.first_seen < f.first_seen
-                                 THEN r.first_seen ELSE f.first_seen END,
-             f.last_seen = CASE WHEN f.last_seen IS NULL OR r.last_seen > f.last_seen
-                                THEN r.last_seen ELSE f.last_seen END
+MATCH (s:Address) WHERE elementId(s) = r.s
+MATCH (d:Address) WHERE elementId(d) = r.d
+CREATE (s)-[:FLOW {key: r.key, port: r.port, protocol: r.protocol, action: r.action, count: r.count,
+                   packets: r.packets, bytes: r.bytes, first_seen: r.first_seen, last_seen: r.last_seen}]->(d)
+RETURN count(*) AS created
 """
 
 # Taking a file's contribution back out (a reload, or a changed file): first/last seen cannot be
 # un-widened, so they stay as they are.
 SUBTRACT_FLOWS = """
-UNWIND $rows AS r
-MATCH (s:Address {id: r.src})-[f:FLOW {port: r.port, protocol: r.protocol, action: r.action}]->(d:Address {id: r.dst})
+MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
+WITH f, $rows[f.key] AS r
 SET f.count = f.count - r.count, f.packets = f.packets - r.packets, f.bytes = f.bytes - r.bytes
 WITH f WHERE f.count <= 0
 DELETE f

@@ -2,7 +2,9 @@
 
 Its data, root password (mode 0600) and logs live in the state directory. One process owns that
 directory at a time (an advisory lock); `vpcflow db serve` also records its Bolt address there, so
-other commands on the same state directory connect to it instead of failing.
+other commands on the same state directory connect to it instead of failing. The Bolt port is
+remembered too and taken again at the next start when it is free: a served store that restarts comes
+back where its clients' drivers look for it, so their retries reconnect.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,6 +27,7 @@ USER = "root"
 _PASSWORD_FILE = "root-password"
 _LOCK_FILE = "embedded.lock"
 _SERVED_FILE = "served.json"
+_PORT_FILE = "bolt-port"
 _DATA_DIR = "arcadedb"
 _LOGGING = """handlers = java.util.logging.FileHandler
 java.util.logging.FileHandler.pattern = {log}
@@ -43,7 +46,7 @@ NOT_INSTALLED = (
 class BoltEndpoint:
     uri: str
     user: str
-    password: str
+    password: str = field(repr=False)  # endpoints end up in debug logs and tracebacks
     database: str | None
 
 
@@ -65,6 +68,26 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # Bind as a listening server does: a port whose last connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _bolt_port(home: Path) -> int:
+    """The port this state directory's server used last time if it is still free, else a new one."""
+    path = home / _PORT_FILE
+    text = path.read_text().strip() if path.exists() else ""
+    port = int(text) if text.isdigit() and _is_free(int(text)) else _free_port()
+    path.write_text(str(port))
+    return port
 
 
 def _answers(uri: str) -> bool:
@@ -137,7 +160,7 @@ def embedded_endpoint(home: Path, *, serve: bool = False) -> Iterator[BoltEndpoi
         yield served
         return
     with _exclusive(home):
-        port = _free_port()
+        port = _bolt_port(home)
         endpoint = BoltEndpoint(f"bolt://127.0.0.1:{port}", USER, root_password(home), DATABASE)
         server = _start_server(home, endpoint.password, port)
         try:

@@ -1,11 +1,21 @@
-"""The graph store: every read and write goes through the official neo4j driver over Bolt."""
+"""The graph store: every read and write goes through the official neo4j driver over Bolt.
+
+One file is one managed transaction: its addresses, its edges and its ledger entry commit together or
+not at all, so a crash, a kill or a server restart mid-file leaves nothing of it behind, and the
+driver's retries (with backoff, up to `retry_seconds`) re-run the whole file once the server answers.
+Edges are found by their `key` through an index, never by walking an endpoint's relationships.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import random
+import ssl
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +28,33 @@ from etl.errors import QueryError, StoreError
 from etl.graph import cypher
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
 
-BATCH_ROWS = 10_000
+log = logging.getLogger(__name__)
+# How long a write keeps retrying while the server is unreachable or restarting.
+RETRY_SECONDS = 30.0
+ALREADY_LOADED = "already loaded"
+_SUMS = ("count", "packets", "bytes")
+_ADDED = (*_SUMS, "first_seen", "last_seen")  # what a file adds to an edge that exists
+_CREATED = ("port", "protocol", "action", *_ADDED)
+
+
+@dataclass(frozen=True)
+class Batching:
+    """Rows per statement: the one place where the servers differ, chosen by their reported agent."""
+
+    addresses: int
+    lookups: int
+    creates: int
+
+
+# ArcadeDB re-checks `f.key IN $keys` against the whole list for each edge its index returns (a cost
+# of list length x edges found), so its lookup lists stay short; Neo4j seeks the index once per key.
+ARCADEDB_BATCHING = Batching(addresses=10_000, lookups=250, creates=5_000)
+NEO4J_BATCHING = Batching(addresses=10_000, lookups=10_000, creates=10_000)
+
+
+def batching_for(agent: str) -> Batching:
+    """ArcadeDB reports e.g. `Neo4j/5.26.0 compatible (ArcadeDB 26.10.2)`; anything else is Neo4j."""
+    return ARCADEDB_BATCHING if "arcadedb" in agent.lower() else NEO4J_BATCHING
 
 
 @dataclass(frozen=True)
@@ -28,30 +64,97 @@ class LoadOutcome:
     reason: str = ""
 
 
+def flow_key(row: Mapping[str, Any]) -> str:
+    """An edge's identity as one string; `|` appears in no IP address, port, protocol or action."""
+    return f"{row['src']}|{row['dst']}|{row['port']}|{row['protocol']}|{row['action']}"
+
+
+def key_endpoints(key: str) -> tuple[str, str]:
+    src, dst, _ = key.split("|", 2)
+    return src, dst
+
+
+def encode_contribution(rows: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """What a file added to each edge, compressed: a reload or a changed file subtracts it."""
+    table = [[key, *(row[s] for s in _SUMS)] for key, row in rows.items()]
+    return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
+
+
+def decode_contribution(blob: bytes) -> dict[str, dict[str, int]]:
+    return {key: dict(zip(_SUMS, sums, strict=True)) for key, *sums in json.loads(zlib.decompress(blob))}
+
+
+def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: str, reload: bool) -> str:
+    """Why a file must not be written, from the ledger entries sharing its id or its digest; "" to write."""
+    for entry in entries:
+        same_file = entry["id"] == source_id
+        if entry["digest"] == digest and not (reload and same_file):
+            return ALREADY_LOADED if same_file else f"same content as {entry['id']}"
+    return ""
+
+
+def _new_flow(key: str, edge: Mapping[str, Any], elements: Mapping[str, str]) -> dict[str, Any]:
+    row = {name: edge[name] for name in _CREATED}
+    row.update(key=key, s=elements[edge["src"]], d=elements[edge["dst"]])
+    return row
+
+
+def _back_off(source_id: str, error: Exception, attempt: int, deadline: float) -> None:
+    """Sleep a random while, longer each attempt, so two loaders writing the same new things part ways."""
+    if time.monotonic() >= deadline:
+        raise StoreError(f"{source_id} kept conflicting with concurrent writes; load it again") from None
+    log.debug("%s: attempt %d after a concurrent write: %s", source_id, attempt, getattr(error, "message", error))
+    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _tls_failure(error: BaseException) -> ssl.SSLError | None:
+    while error is not None and not isinstance(error, ssl.SSLError):
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return error
+
+
 def _describe(endpoint: BoltEndpoint, error: Exception) -> StoreError:
+    """One sentence a user can act on. Never the password: the driver's messages do not carry it."""
+    uri = endpoint.uri
     if isinstance(error, neo4j_errors.AuthError):
         return StoreError(
-            f"the graph server at {endpoint.uri} refused the credentials of user {endpoint.user!r}; "
+            f"the graph server at {uri} refused the credentials of user {endpoint.user!r}; "
             "check NEO4J_USER and NEO4J_PASSWORD"
         )
-    if isinstance(error, neo4j_errors.ServiceUnavailable | OSError):
-        return StoreError(f"cannot reach the graph server at {endpoint.uri}; is it running?")
+    if tls := _tls_failure(error):
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            return StoreError(
+                f"the graph server at {uri} has a certificate this machine does not trust ({tls.reason}); "
+                "use a +ssc scheme (bolt+ssc://) to accept a self-signed one"
+            )
+        return StoreError(f"no TLS connection to {uri}: the server there does not speak TLS; try bolt://")
+    if isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError):
+        if "handshake" in str(error).lower() and uri.startswith(("bolt://", "neo4j://")):
+            return StoreError(
+                f"the server at {uri} broke off the Bolt handshake; if it requires TLS, use bolt+s:// (or neo4j+s://)"
+            )
+        return StoreError(f"cannot reach the graph server at {uri}; is it running?")
     if isinstance(error, neo4j_errors.ConfigurationError | ValueError):
-        return StoreError(f"NEO4J_URI {endpoint.uri!r} is not usable: {error}")
+        return StoreError(f"NEO4J_URI {uri!r} is not usable: {error}")
     message = getattr(error, "message", None) or str(error)
-    return StoreError(f"the graph server at {endpoint.uri} failed: {message}")
+    return StoreError(f"the graph server at {uri} failed: {message}")
 
 
-def _chunks(rows: list[dict[str, Any]], size: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+_DRIVER_ERRORS = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError)
 
 
 class GraphStore:
-    def __init__(self, driver: neo4j.Driver, endpoint: BoltEndpoint) -> None:
+    def __init__(self, driver: neo4j.Driver, endpoint: BoltEndpoint, retry_seconds: float = RETRY_SECONDS) -> None:
         self.driver = driver
         self.endpoint = endpoint
+        self.retry_seconds = retry_seconds
         self.agent = driver.get_server_info().agent or "unknown"
+        self.batching = batching_for(self.agent)
 
     def _session(self) -> neo4j.Session:
         return self.driver.session(database=self.endpoint.database)
@@ -62,28 +165,50 @@ class GraphStore:
                 session.run(statement).consume()
 
     def is_loaded(self, source_id: str, digest: str) -> bool:
-        with self._session() as session:
-            entries = session.execute_read(lambda tx: tx.run(cypher.LEDGER_ENTRIES, id=source_id, digest=digest).data())
+        try:
+            with self._session() as session:
+                entries = session.execute_read(
+                    lambda tx: tx.run(cypher.LEDGER_ENTRIES, id=source_id, digest=digest).data()
+                )
+        except _DRIVER_ERRORS as error:
+            raise _describe(self.endpoint, error) from None
         return any(e["digest"] == digest for e in entries)
 
     def load(self, batch: FileBatch, *, reload: bool = False) -> LoadOutcome:
-        """Write one file's rows and its ledger entry in one transaction, or nothing."""
-        with self._session() as session:
-            return session.execute_write(self._load_tx, batch, reload)
+        """Write one file's rows and its ledger entry in one transaction, or nothing.
+
+        Raises StoreError when the server stays unreachable past the retry time: the file is then
+        not loaded, and no later file can be either."""
+        deadline = time.monotonic() + self.retry_seconds
+        uncertain, attempt = False, 0
+        while True:
+            try:
+                with self._session() as session:
+                    outcome = session.execute_write(self._load_tx, batch, reload)
+            except (neo4j_errors.ConstraintError, neo4j_errors.IncompleteCommit) as error:
+                # A constraint violation: another process committed this file, the same bytes or some of
+                # the same new addresses or edges first. A dropped COMMIT: it may or may not have landed.
+                # Either way the next attempt reads the ledger and the graph as they now are.
+                uncertain = uncertain or isinstance(error, neo4j_errors.IncompleteCommit)
+                attempt += 1
+                _back_off(batch.source_id, error, attempt, deadline)
+                continue
+            except _DRIVER_ERRORS as error:
+                raise _describe(self.endpoint, error) from None
+            if uncertain and outcome.reason == ALREADY_LOADED:
+                return LoadOutcome(True, edges=len(batch.edges))
+            return outcome
 
     def _load_tx(self, tx: neo4j.ManagedTransaction, batch: FileBatch, reload: bool) -> LoadOutcome:
         entries = tx.run(cypher.LEDGER_ENTRIES, id=batch.source_id, digest=batch.digest).data()
-        for entry in entries:
-            if entry["digest"] == batch.digest and not (reload and entry["id"] == batch.source_id):
-                same = entry["id"] == batch.source_id
-                return LoadOutcome(False, reason="already loaded" if same else f"same content as {entry['id']}")
+        if reason := skip_reason(entries, batch.source_id, batch.digest, reload):
+            return LoadOutcome(False, reason=reason)
         for entry in entries:
             if entry["id"] == batch.source_id:
                 self._take_back(tx, entry)
-        for rows in _chunks(batch.addresses):
-            tx.run(cypher.UPSERT_ADDRESSES, rows=rows).consume()
-        for rows in _chunks(batch.edges):
-            tx.run(cypher.UPSERT_FLOWS, rows=rows).consume()
+        elements = self._upsert_addresses(tx, batch.addresses)
+        keyed = {flow_key(edge): edge for edge in batch.edges}
+        self._upsert_flows(tx, keyed, elements)
         tx.run(
             cypher.CREATE_LEDGER_ENTRY,
             id=batch.source_id,
@@ -94,17 +219,39 @@ class GraphStore:
             rejected_lines=sum(batch.stats.malformed.values()),
             edges=len(batch.edges),
             loaded_at=int(time.time()),
-            contribution=json.dumps([[e[k] for k in CONTRIBUTION_KEYS] for e in batch.edges]),
+            contribution=encode_contribution(keyed),
         ).consume()
         return LoadOutcome(True, edges=len(batch.edges))
 
-    def _take_back(self, tx: neo4j.ManagedTransaction, entry: dict[str, Any]) -> None:
-        rows = [dict(zip(CONTRIBUTION_KEYS, values, strict=True)) for values in json.loads(entry["contribution"])]
-        for chunk in _chunks(rows):
-            tx.run(cypher.SUBTRACT_FLOWS, rows=chunk).consume()
-        ids = sorted({r["src"] for r in rows} | {r["dst"] for r in rows})
-        for chunk in _chunks([{"id": i} for i in ids]):
-            tx.run(cypher.DELETE_ORPHANS, ids=[c["id"] for c in chunk]).consume()
+    def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Address id -> element id, for the edges to reach their endpoints without an index lookup."""
+        elements: dict[str, str] = {}
+        for rows in _chunks(addresses, self.batching.addresses):
+            record = tx.run(cypher.UPSERT_ADDRESSES, rows=rows).single(strict=True)
+            elements.update(zip(record["ids"], record["elements"], strict=True))
+        return elements
+
+    def _upsert_flows(
+        self, tx: neo4j.ManagedTransaction, keyed: Mapping[str, Mapping[str, Any]], elements: Mapping[str, str]
+    ) -> None:
+        """Add to the edges that exist (found by key), then create the rest."""
+        new: list[dict[str, Any]] = []
+        for keys in _chunks(list(keyed), self.batching.lookups):
+            sums = {k: {f: keyed[k][f] for f in _ADDED} for k in keys}
+            found = set(tx.run(cypher.ADD_TO_FLOWS, keys=keys, rows=sums).single(strict=True)["found"])
+            new.extend(_new_flow(k, keyed[k], elements) for k in keys if k not in found)
+        for rows in _chunks(new, self.batching.creates):
+            created = tx.run(cypher.CREATE_FLOWS, rows=rows).single(strict=True)["created"]
+            if created != len(rows):  # an edge must never vanish because an endpoint was not found
+                raise StoreError(f"the graph server created {created} of {len(rows)} edges; nothing was loaded")
+
+    def _take_back(self, tx: neo4j.ManagedTransaction, entry: Mapping[str, Any]) -> None:
+        sums = decode_contribution(entry["contribution"])
+        for keys in _chunks(list(sums), self.batching.lookups):
+            tx.run(cypher.SUBTRACT_FLOWS, keys=keys, rows={k: sums[k] for k in keys}).consume()
+        ids = sorted({address for key in sums for address in key_endpoints(key)})
+        for chunk in _chunks(ids, self.batching.addresses):
+            tx.run(cypher.DELETE_ORPHANS, ids=chunk).consume()
         tx.run(cypher.DELETE_LEDGER_ENTRY, id=entry["id"]).consume()
 
     def counts(self) -> dict[str, int]:
@@ -130,35 +277,37 @@ class GraphStore:
         return deleted
 
 
-CONTRIBUTION_KEYS = ("src", "dst", "port", "protocol", "action", "count", "packets", "bytes")
-
-
 @contextlib.contextmanager
-def connect(endpoint: BoltEndpoint) -> Iterator[GraphStore]:
-    """A store on a verified connection, its schema in place."""
+def connect(endpoint: BoltEndpoint, *, retry_seconds: float = RETRY_SECONDS) -> Iterator[GraphStore]:
+    """A store on a verified connection, its schema in place; writes retry for up to `retry_seconds`."""
     try:
-        driver = neo4j.GraphDatabase.driver(endpoint.uri, auth=(endpoint.user, endpoint.password))
+        driver = neo4j.GraphDatabase.driver(
+            endpoint.uri,
+            auth=(endpoint.user, endpoint.password),
+            max_transaction_retry_time=retry_seconds,
+            connection_acquisition_timeout=retry_seconds,
+        )
     except (neo4j_errors.ConfigurationError, ValueError) as error:
         raise _describe(endpoint, error) from None
     with driver:
         try:
             driver.verify_connectivity()
-            store = GraphStore(driver, endpoint)
+            store = GraphStore(driver, endpoint, retry_seconds)
             store.ensure_schema()
-        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as error:
+        except _DRIVER_ERRORS as error:
             raise _describe(endpoint, error) from None
         yield store
 
 
 @contextlib.contextmanager
-def open_store(settings: Settings) -> Iterator[GraphStore]:
+def open_store(settings: Settings, *, retry_seconds: float = RETRY_SECONDS) -> Iterator[GraphStore]:
     """The configured Neo4j when NEO4J_URI is set, else the embedded server in the state directory."""
     if settings.neo4j_uri:
         endpoint = BoltEndpoint(
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password or "", settings.neo4j_database
         )
-        with connect(endpoint) as store:
+        with connect(endpoint, retry_seconds=retry_seconds) as store:
             yield store
         return
-    with embedded_endpoint(settings.home) as endpoint, connect(endpoint) as store:
+    with embedded_endpoint(settings.home) as endpoint, connect(endpoint, retry_seconds=retry_seconds) as store:
         yield store

@@ -1,0 +1,109 @@
+"""The rules the fast loader rests on: edge keys, contributions, the ledger's skip rule, the batching
+chosen per server, and chunk boundaries that change nothing in the graph."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from etl.graph.store import (
+    ALREADY_LOADED,
+    ARCADEDB_BATCHING,
+    NEO4J_BATCHING,
+    Batching,
+    GraphStore,
+    batching_for,
+    decode_contribution,
+    encode_contribution,
+    flow_key,
+    key_endpoints,
+    skip_reason,
+)
+from etl.pipeline import LoadOptions, prepare
+from etl.sources.local import LocalSource
+from tests.flowlines import expected_edges
+from tests.test_faults import write_logs
+from tests.test_load import graph_edges
+
+
+@pytest.mark.parametrize(
+    ("src", "dst", "port", "protocol", "action", "key"),
+    [
+        ("10.0.0.1", "10.0.0.2", 443, 6, "ACCEPT", "10.0.0.1|10.0.0.2|443|6|ACCEPT"),
+        ("2001:db8::1", "fe80::a:b", 53, 17, "REJECT", "2001:db8::1|fe80::a:b|53|17|REJECT"),
+        ("10.0.0.1", "10.0.0.2", -1, -1, "-", "10.0.0.1|10.0.0.2|-1|-1|-"),
+    ],
+)
+def test_an_edge_key_names_its_five_parts_and_gives_back_its_ends(
+    src: str, dst: str, port: int, protocol: int, action: str, key: str
+) -> None:
+    row = {"src": src, "dst": dst, "port": port, "protocol": protocol, "action": action, "count": 9}
+    assert flow_key(row) == key
+    assert key_endpoints(key) == (src, dst)
+
+
+def test_a_contribution_round_trips_and_is_compressed() -> None:
+    rows = {f"10.0.{i // 256}.{i % 256}|10.0.0.1|443|6|ACCEPT": {"count": i, "packets": 2 * i, "bytes": 3 * i,
+            "first_seen": 1, "last_seen": 2} for i in range(5_000)}  # fmt: skip
+    blob = encode_contribution(rows)
+    assert decode_contribution(blob) == {k: {"count": r["count"], "packets": r["packets"], "bytes": r["bytes"]}
+                                         for k, r in rows.items()}  # fmt: skip
+    assert len(blob) < 40 * len(rows)
+
+
+LEDGER = [{"id": "a.log", "digest": "sha256:1"}, {"id": "b.log", "digest": "sha256:2"}]
+
+
+@pytest.mark.parametrize(
+    ("source_id", "digest", "reload", "reason"),
+    [
+        ("a.log", "sha256:1", False, ALREADY_LOADED),
+        ("a.log", "sha256:1", True, ""),  # a reload replaces its own entry
+        ("c.log", "sha256:2", False, "same content as b.log"),
+        ("c.log", "sha256:2", True, "same content as b.log"),  # --reload never double counts other files
+        ("a.log", "sha256:9", False, ""),  # a changed file replaces its contribution
+        ("c.log", "sha256:9", False, ""),
+    ],
+)
+def test_the_ledger_skips_what_is_already_counted(source_id: str, digest: str, reload: bool, reason: str) -> None:
+    entries = [e for e in LEDGER if e["id"] == source_id or e["digest"] == digest]
+    assert skip_reason(entries, source_id, digest, reload) == reason
+
+
+@pytest.mark.parametrize(
+    ("agent", "batching"),
+    [
+        ("Neo4j/5.26.0 compatible (ArcadeDB 26.10.2)", ARCADEDB_BATCHING),
+        ("Neo4j/5.26.0", NEO4J_BATCHING),
+        ("Neo4j/2025.01.0", NEO4J_BATCHING),
+        ("unknown", NEO4J_BATCHING),
+    ],
+)
+def test_the_batching_follows_the_servers_agent(agent: str, batching: Batching) -> None:
+    assert batching_for(agent) == batching
+
+
+@pytest.mark.integration
+def test_the_live_server_gets_its_batching(store: GraphStore) -> None:
+    assert store.batching == batching_for(store.agent)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("batching", [Batching(addresses=3, lookups=7, creates=5), ARCADEDB_BATCHING, NEO4J_BATCHING])
+def test_any_batching_writes_the_same_graph(store: GraphStore, batching: Batching, tmp_path: Path) -> None:
+    paths = write_logs(tmp_path, files=3, lines=300, seed=9)
+    batches = [prepare(LocalSource(path), LoadOptions()) for path in paths]
+    saved, store.batching = store.batching, batching
+    try:
+        for batch in batches:
+            assert store.load(batch).loaded
+        assert store.load(batches[0], reload=True).loaded  # takes its contribution back out, then adds it again
+        again = dataclasses.replace(batches[1], source_id="copy", digest="sha256:copy")
+        assert store.load(again).loaded
+    finally:
+        store.batching = saved
+    expected = expected_edges([*paths, paths[1]])
+    assert graph_edges(store) == expected
+    assert store.counts()["flows"] == len(expected)
