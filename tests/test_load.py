@@ -159,3 +159,22 @@ def test_max_errors_gives_up_on_a_file(store: GraphStore, cli_env: dict[str, str
     code, output = load("--max-errors", "10", str(path))
     assert code == 0, output
     assert graph_edges(store) == {("10.0.0.1", "10.0.0.2", 443, 6, "ACCEPT"): (1, 1, 100)}
+
+
+def test_packet_level_addresses_are_stored_on_the_edges(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The AWS documentation's transit-gateway example: the TGW interfaces see the instance's address
+    as pkt-srcaddr/pkt-dstaddr, which the edge keeps beside its own endpoints."""
+    sample = tmp_path / "tgw.log"
+    shutil.copy(SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled/transit-gateway-with-header.log", sample)
+    assert load(str(sample))[0] == 0
+    _, rows = store.query(
+        "MATCH (s)-[f:FLOW]->(d) WHERE f.pkt_srcaddrs IS NOT NULL OR f.pkt_dstaddrs IS NOT NULL "
+        "RETURN s.id AS src, d.id AS dst, f.pkt_srcaddrs AS ps, f.pkt_dstaddrs AS pd",
+        {},
+    )
+    assert {(r["src"], r["dst"], tuple(r["ps"] or ()), tuple(r["pd"] or ())) for r in rows} == {
+        ("10.40.1.175", "10.40.2.236", ("10.20.33.164",), ()),
+        ("10.40.2.236", "10.40.2.31", (), ("10.20.33.164",)),
+    }

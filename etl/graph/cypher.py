@@ -45,7 +45,11 @@ SET f.count = f.count + r.count, f.packets = f.packets + r.packets, f.bytes = f.
     f.first_seen = CASE WHEN f.first_seen IS NULL OR r.first_seen < f.first_seen
                         THEN r.first_seen ELSE f.first_seen END,
     f.last_seen = CASE WHEN f.last_seen IS NULL OR r.last_seen > f.last_seen
-                       THEN r.last_seen ELSE f.last_seen END
+                       THEN r.last_seen ELSE f.last_seen END,
+    f.pkt_srcaddrs = CASE WHEN r.pkt_srcaddrs IS NULL THEN f.pkt_srcaddrs
+                          ELSE coalesce(f.pkt_srcaddrs, []) + [a IN r.pkt_srcaddrs WHERE NOT a IN coalesce(f.pkt_srcaddrs, [])] END,
+    f.pkt_dstaddrs = CASE WHEN r.pkt_dstaddrs IS NULL THEN f.pkt_dstaddrs
+                          ELSE coalesce(f.pkt_dstaddrs, []) + [a IN r.pkt_dstaddrs WHERE NOT a IN coalesce(f.pkt_dstaddrs, [])] END
 RETURN collect(f.key) AS found
 """
 
@@ -56,7 +60,8 @@ UNWIND $rows AS r
 MATCH (s:Address) WHERE elementId(s) = r.s
 MATCH (d:Address) WHERE elementId(d) = r.d
 CREATE (s)-[:FLOW {key: r.key, port: r.port, protocol: r.protocol, action: r.action, count: r.count,
-                   packets: r.packets, bytes: r.bytes, first_seen: r.first_seen, last_seen: r.last_seen}]->(d)
+                   packets: r.packets, bytes: r.bytes, first_seen: r.first_seen, last_seen: r.last_seen,
+                   pkt_srcaddrs: r.pkt_srcaddrs, pkt_dstaddrs: r.pkt_dstaddrs}]->(d)
 RETURN count(*) AS created
 """
 

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 30.0
 ALREADY_LOADED = "already loaded"
 _SUMS = ("count", "packets", "bytes")
-_ADDED = (*_SUMS, "first_seen", "last_seen")  # what a file adds to an edge that exists
+# what a file adds to an edge that exists; the packet-level addresses (NAT, transit) are unioned
+_ADDED = (*_SUMS, "first_seen", "last_seen", "pkt_srcaddrs", "pkt_dstaddrs")
 _CREATED = ("port", "protocol", "action", *_ADDED)
 
 
@@ -94,7 +95,7 @@ def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: st
 
 
 def _new_flow(key: str, edge: Mapping[str, Any], elements: Mapping[str, str]) -> dict[str, Any]:
-    row = {name: edge[name] for name in _CREATED}
+    row = {name: edge.get(name) for name in _CREATED}
     row.update(key=key, s=elements[edge["src"]], d=elements[edge["dst"]])
     return row
 
@@ -237,7 +238,7 @@ class GraphStore:
         """Add to the edges that exist (found by key), then create the rest."""
         new: list[dict[str, Any]] = []
         for keys in _chunks(list(keyed), self.batching.lookups):
-            sums = {k: {f: keyed[k][f] for f in _ADDED} for k in keys}
+            sums = {k: {f: keyed[k].get(f) for f in _ADDED} for k in keys}
             found = set(tx.run(cypher.ADD_TO_FLOWS, keys=keys, rows=sums).single(strict=True)["found"])
             new.extend(_new_flow(k, keyed[k], elements) for k in keys if k not in found)
         for rows in _chunks(new, self.batching.creates):
