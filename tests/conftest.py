@@ -4,6 +4,7 @@ Docker engine answers, else the embedded ArcadeDB served from a temporary state 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,20 @@ def cli_env(
     for name, value in bolt[1].items():
         monkeypatch.setenv(name, value)
     return {**os.environ}
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without the interpreter's teardown once the embedded server has stopped and every report is
+    written: tearing down the in-process JVM (JPype) at interpreter exit has crashed the process after
+    all tests passed, turning a green run into a segmentation fault."""
+    if _exit_status and "jpype" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[0])
