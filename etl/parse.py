@@ -1,8 +1,10 @@
 """Flow-log text to Arrow tables, streamed block by block, with malformed lines counted by reason.
 
-The fast path is pyarrow's multi-threaded CSV reader with every column read as a string; the rare
-line it cannot split into the header's column count (a run of spaces, a header that changes its
-length mid-file) is handed to a Python slow path, so nothing is lost and nothing is misaligned.
+The fast path is pyarrow's CSV reader, one block of whole lines at a time, with the integer columns
+converted as they are read; a block it cannot convert is read again as strings and checked line by
+line. The rare line it cannot split into the header's column count (a run of spaces, a header that
+changes its length mid-file) is handed to a Python slow path, so nothing is lost and nothing is
+misaligned.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import pyarrow.csv as pacsv
 
 from etl.errors import SourceError
 from etl.fields import DEFAULT_FIELDS, INTEGER_FIELDS, KNOWN_FIELDS, is_header
-from etl.textstream import MAX_LINE, TextStream
+from etl.textstream import BLOCK_SIZE, MAX_LINE, TextBlocks
 
-BLOCK_SIZE = 4 << 20
 _MAX_HEADER_BYTES = 1 << 16
 # Timestamps past 2^31 s (year 2038) are milliseconds: some exporters write them that way.
 _MILLISECONDS_FROM = 2**31
@@ -67,32 +68,72 @@ def _read_header(stream: BinaryIO) -> tuple[list[str] | None, bytes]:
     return None, buffered
 
 
-class _StreamParser:
+class _BlockParser:
+    """Each block is read with the integer columns typed by the CSV reader itself. A block it cannot
+    convert (a header repeated mid-file, a word where a number belongs) is read again with every
+    column a string, where `normalise` finds the bad lines and counts them."""
+
     def __init__(self, fields: Sequence[str], max_errors: int | None, stats: ParseStats) -> None:
-        self.fields = list(fields)
-        self.slow_fields = list(fields)
+        self.fields = list(fields)  # the layout the CSV reader splits lines into
+        self.latest_fields = list(fields)  # the last header seen: the layout of the lines after it
         self.max_errors = max_errors
         self.stats = stats
-        self.slow_rows: list[tuple[tuple[str, ...], list[str]]] = []
+        self._invalid: list[str] = []  # lines of the current block with another number of tokens
 
-    def on_invalid_row(self, row: pacsv.InvalidRow) -> str:
-        tokens = (row.text or "").split()
-        if not tokens:
-            return "skip"
-        if is_header(tokens):
-            self.slow_fields = tokens
-        elif len(tokens) == len(self.slow_fields):
-            self.slow_rows.append((tuple(self.slow_fields), tokens))
-        elif len(tokens) == len(self.fields):
-            self.slow_rows.append((tuple(self.fields), tokens))
-        else:
-            self.stats.malformed[f"wrong number of fields (header has {len(self.fields)})"] += 1
+    def tables(self, block: bytearray) -> Iterator[pa.Table]:
+        try:
+            table = self._read(block, typed=True)
+        except pa.ArrowInvalid:
+            table = self._read(block, typed=False)
+        if pa.types.is_string(table.schema.field(0).type):
+            yield from self._split_on_headers(table)
+        else:  # a header line would have failed the integer conversion
+            yield self._typed(table)
+        yield from self._invalid_lines()
+        self.fields = self.latest_fields
+        self.check_errors()
+
+    def _read(self, block: bytearray, typed: bool) -> pa.Table:
+        self._invalid = []
+        types = {name: pa.int64() if typed and name in INTEGER_FIELDS else pa.string() for name in self.fields}
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(pa.py_buffer(block)),
+                read_options=pacsv.ReadOptions(column_names=self.fields, block_size=len(block) + 1, use_threads=False),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=" ", quote_char=False, double_quote=False, invalid_row_handler=self._on_invalid_row
+                ),
+                convert_options=pacsv.ConvertOptions(column_types=types, null_values=["-"], strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid as error:
+            if "Empty CSV file" in str(error):  # blank lines only
+                return pa.table({name: pa.array([], types[name]) for name in self.fields})
+            raise
+
+    def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
+        self._invalid.append(row.text or "")
         return "skip"
 
-    def tables(self, batch: pa.RecordBatch) -> Iterator[pa.Table]:
-        yield from self._split_on_headers(pa.Table.from_batches([batch]))
-        yield from self._flush_slow_rows()
-        self.check_errors()
+    def _invalid_lines(self) -> Iterator[pa.Table]:
+        """Lines the CSV reader could not split into the block's layout: headers that change the
+        layout, lines that follow such a header, and malformed lines."""
+        by_fields: dict[tuple[str, ...], list[list[str]]] = {}
+        for text in self._invalid:
+            tokens = text.split()
+            if not tokens:
+                continue
+            if is_header(tokens):
+                self.latest_fields = tokens
+            elif len(tokens) == len(self.latest_fields):
+                by_fields.setdefault(tuple(self.latest_fields), []).append(tokens)
+            elif len(tokens) == len(self.fields):
+                by_fields.setdefault(tuple(self.fields), []).append(tokens)
+            else:
+                self.stats.malformed[f"wrong number of fields (header has {len(self.fields)})"] += 1
+        self._invalid = []
+        for names, rows in by_fields.items():
+            columns = [pa.array([None if r[i] == "-" else r[i] for r in rows], pa.string()) for i in range(len(names))]
+            yield self._typed(pa.table(columns, names=list(names)))
 
     def _split_on_headers(self, table: pa.Table) -> Iterator[pa.Table]:
         candidates = pc.indices_nonzero(pc.fill_null(pc.is_in(table.column(0), pa.array(KNOWN_FIELDS)), False))
@@ -102,18 +143,9 @@ class _StreamParser:
             if not is_header(tokens):
                 continue
             yield self._typed(table.slice(start, index - start).rename_columns(self.fields))
-            self.fields = self.slow_fields = tokens
+            self.fields = self.latest_fields = tokens
             start = index + 1
         yield self._typed(table.slice(start).rename_columns(self.fields))
-
-    def _flush_slow_rows(self) -> Iterator[pa.Table]:
-        by_fields: dict[tuple[str, ...], list[list[str]]] = {}
-        for names, tokens in self.slow_rows:
-            by_fields.setdefault(names, []).append(tokens)
-        self.slow_rows = []
-        for names, rows in by_fields.items():
-            columns = [pa.array([None if r[i] == "-" else r[i] for r in rows], pa.string()) for i in range(len(names))]
-            yield self._typed(pa.table(columns, names=list(names)))
 
     def check_errors(self) -> None:
         errors = sum(self.stats.malformed.values())
@@ -202,30 +234,14 @@ def parse_stream(
     A header line in the stream wins over `fields`; without either the default v2 order applies.
     """
     header, rest = _read_header(stream)
-    parser = _StreamParser(header or fields or DEFAULT_FIELDS, max_errors, stats if stats is not None else ParseStats())
-    text = TextStream(stream, rest, max_line=max_line)
+    parser = _BlockParser(header or fields or DEFAULT_FIELDS, max_errors, stats if stats is not None else ParseStats())
+    blocks = TextBlocks(stream, rest, block_size, max_line)
     try:
-        reader = _open_reader(text, parser, max(block_size, 4 * max_line))
-        yield from (table for batch in reader for table in parser.tables(batch))
+        for block in blocks:
+            yield from parser.tables(block)
     except pa.ArrowInvalid as error:
-        if "Empty CSV file" not in str(error):  # a header and no records, or nothing at all
-            raise SourceError(f"cannot be read as flow-log text: {error}") from None
+        raise SourceError(f"cannot be read as flow-log text: {error}") from None
     finally:
-        if text.long_lines:
-            parser.stats.malformed[f"line longer than {max_line:,} bytes"] += text.long_lines
+        if blocks.long_lines:
+            parser.stats.malformed[f"line longer than {max_line:,} bytes"] += blocks.long_lines
     parser.check_errors()
-
-
-def _open_reader(stream: TextStream, parser: _StreamParser, block_size: int) -> pacsv.CSVStreamingReader:
-    return pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(column_names=parser.fields, block_size=block_size),
-        parse_options=pacsv.ParseOptions(
-            delimiter=" ", quote_char=False, double_quote=False, invalid_row_handler=parser.on_invalid_row
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in parser.fields},
-            null_values=["-"],
-            strings_can_be_null=True,
-        ),
-    )

@@ -129,6 +129,19 @@ def test_header_repeated_and_changed_mid_file() -> None:
     assert not stats.malformed
 
 
+def test_a_shorter_header_mid_file_rules_the_lines_after_it_in_later_blocks() -> None:
+    v2 = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    short = b"srcaddr dstaddr srcport dstport protocol packets bytes action log-status\n"
+    line = b"10.0.0.3 10.0.0.4 53 50000 17 2 140 REJECT OK\n"
+    bad = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 x 100 1700000000 1700000060 ACCEPT OK\n"
+    data = v2 * 2_000 + bad + short + line * 3_000 + v2
+    rows, stats = parse_bytes(data, block_size=1 << 14, max_line=1 << 12)
+    assert len(rows) == 5_000
+    assert sum(r["bytes"] for r in rows) == 2_000 * 100 + 3_000 * 140
+    assert [r["action"] for r in rows].count("REJECT") == 3_000
+    assert stats.malformed == {"packets is not a whole number": 1, "wrong number of fields (header has 9)": 1}
+
+
 def test_fields_option_for_headerless_custom_records() -> None:
     fields = parse_fields((DOCS / "codeblock12_flow-log-example-nat.txt").read_text())
     rows, stats = parse_bytes((DOCS / "codeblock14_flow-log-example-nat.txt").read_bytes(), fields)
@@ -168,7 +181,7 @@ def test_gzip_multi_member_is_read_whole() -> None:
 def test_streaming_stays_block_sized() -> None:
     line = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
     tables = list(parse_stream(io.BytesIO(line * 50_000), block_size=1 << 16, max_line=1 << 14))
-    assert len(tables) > 50
+    assert len(tables) >= 49  # 4 MB in blocks of 64 KiB to 64 KiB + one 16 KiB read
     assert max(t.num_rows for t in tables) < 2_000
     assert sum(t.num_rows for t in tables) == 50_000
 
