@@ -47,10 +47,11 @@ def service_port(srcport: pa.ChunkedArray | pa.Array, dstport: pa.ChunkedArray |
     return pc.fill_null(pc.min_element_wise(srcport, dstport, skip_nulls=True), UNKNOWN_NUMBER)
 
 
-def _ok(records: pa.Table) -> pa.Table:
+def _is_traffic(records: pa.Table) -> pa.Array | pa.ChunkedArray:
+    """log-status OK: the record describes traffic (NODATA and SKIPDATA records do not)."""
     if "log-status" in records.column_names:
-        return records.filter(pc.equal(records["log-status"], "OK"))
-    return records
+        return pc.equal(records["log-status"], "OK")
+    return pa.repeat(True, records.num_rows)
 
 
 def _keys(records: pa.Table) -> dict[str, pa.ChunkedArray | pa.Array]:
@@ -64,22 +65,44 @@ def _keys(records: pa.Table) -> dict[str, pa.ChunkedArray | pa.Array]:
 
 
 _HAS_ENDS = pc.field("src").is_valid() & pc.field("dst").is_valid()
+_TOTALS = pc.ScalarAggregateOptions(min_count=0)  # a sum over missing values is 0, not null
 
 
-def flows(records: pa.Table) -> pa.Table:
-    """The records that describe traffic (log-status OK) as one-count edge rows, unmerged."""
-    records = _ok(records)
-    return pa.table(
+def edges(records: pa.Table) -> pa.Table:
+    """The records that describe traffic (log-status OK, both addresses known) summed into edge rows.
+
+    Grouping runs over every record with "is it traffic" as one more key, and the groups that are
+    not are dropped after: far fewer rows to filter than the records themselves."""
+    keyed = pa.table(
         {
             **_keys(records),
-            "count": pa.repeat(pa.scalar(1, pa.int64()), records.num_rows),
-            "packets": pc.fill_null(_column(records, "packets", pa.int64()), 0),
-            "bytes": pc.fill_null(_column(records, "bytes", pa.int64()), 0),
+            "traffic": _is_traffic(records),
+            "packets": _column(records, "packets", pa.int64()),
+            "bytes": _column(records, "bytes", pa.int64()),
             "first_seen": _column(records, "start", pa.int64()),
             "last_seen": _column(records, "end", pa.int64()),
-        },
-        schema=EDGE_SCHEMA,
-    ).filter(_HAS_ENDS)
+        }
+    )
+    grouped = keyed.group_by([*EDGE_KEYS, "traffic"], use_threads=False).aggregate(
+        [
+            ([], "count_all"),
+            ("packets", "sum", _TOTALS),
+            ("bytes", "sum", _TOTALS),
+            ("first_seen", "min"),
+            ("last_seen", "max"),
+        ]
+    )
+    grouped = grouped.filter(pc.field("traffic") & _HAS_ENDS)
+    return _renamed(grouped).select(EDGE_SCHEMA.names).cast(EDGE_SCHEMA)
+
+
+def _renamed(grouped: pa.Table) -> pa.Table:
+    names = {f"{name}_sum": name for name in _SUMS} | {
+        "count_all": "count",
+        "first_seen_min": "first_seen",
+        "last_seen_max": "last_seen",
+    }
+    return grouped.rename_columns([names.get(c, c) for c in grouped.column_names])
 
 
 def packet_paths(records: pa.Table) -> pa.Table:
@@ -88,7 +111,7 @@ def packet_paths(records: pa.Table) -> pa.Table:
     names = records.column_names
     if "pkt-srcaddr" not in names and "pkt-dstaddr" not in names:
         return PACKET_SCHEMA.empty_table()
-    records = _ok(records)
+    records = records.filter(_is_traffic(records))
     keys = _keys(records)
     pkt_src = _column(records, "pkt-srcaddr", pa.string())
     pkt_dst = _column(records, "pkt-dstaddr", pa.string())
@@ -125,11 +148,7 @@ def merge(tables: Iterable[pa.Table]) -> pa.Table:
     grouped = table.group_by(list(EDGE_KEYS), use_threads=False).aggregate(
         [(name, "sum") for name in _SUMS] + [("first_seen", "min"), ("last_seen", "max")]
     )
-    names = {f"{name}_sum": name for name in _SUMS} | {
-        "first_seen_min": "first_seen",
-        "last_seen_max": "last_seen",
-    }
-    return grouped.rename_columns([names.get(c, c) for c in grouped.column_names]).select(EDGE_SCHEMA.names)
+    return _renamed(grouped).select(EDGE_SCHEMA.names)
 
 
 class EdgeAccumulator:
@@ -144,9 +163,9 @@ class EdgeAccumulator:
         self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
-        edges = merge([flows(records)])
-        self._pending.append(edges)
-        self._pending_rows += edges.num_rows
+        summed = edges(records)
+        self._pending.append(summed)
+        self._pending_rows += summed.num_rows
         if self._pending_rows >= self._flush_rows:
             self._fold()
         paths = packet_paths(records)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from etl.aggregate import EdgeAccumulator, aws_service_addresses, flows, merge
+from etl.aggregate import EdgeAccumulator, aws_service_addresses, edges
 
 FIELDS = [
     "srcaddr",
@@ -39,14 +39,13 @@ def records(*rows: tuple) -> pa.Table:
     ],
 )
 def test_service_port_is_the_lower_port(srcport: int | None, dstport: int | None, port: int) -> None:
-    table = flows(records(("10.0.0.1", "10.0.0.2", srcport, dstport, 6, 1, 40, 10, 20, "ACCEPT", "OK")))
+    table = edges(records(("10.0.0.1", "10.0.0.2", srcport, dstport, 6, 1, 40, 10, 20, "ACCEPT", "OK")))
     assert table["port"].to_pylist() == [port]
 
 
 def test_replies_on_many_ephemeral_ports_make_one_edge() -> None:
     rows = [("10.0.3.30", "10.0.2.21", 5432, 32768 + i, 6, 2, 100, 100 + i, 160 + i, "ACCEPT", "OK") for i in range(50)]
-    edges = merge([flows(records(*rows))]).to_pylist()
-    assert edges == [
+    assert edges(records(*rows)).to_pylist() == [
         {
             "src": "10.0.3.30",
             "dst": "10.0.2.21",
@@ -68,12 +67,12 @@ def test_nodata_and_skipdata_make_no_edges() -> None:
         (None, None, None, None, None, None, None, 1, 2, None, "SKIPDATA"),
         ("10.0.0.1", "10.0.0.2", 1, 2, 6, 1, 1, 1, 2, "REJECT", "OK"),
     )
-    assert flows(table).num_rows == 1
+    assert edges(table).num_rows == 1
 
 
 def test_accumulator_folds_batches_to_the_same_result() -> None:
     rows = [(f"10.0.0.{i % 7}", "10.0.1.1", 40000 + i, 443, 6, 1, 10, i, i + 1, "ACCEPT", "OK") for i in range(700)]
-    whole = merge([flows(records(*rows))])
+    whole = edges(records(*rows))
     accumulator = EdgeAccumulator(flush_rows=5)
     for start in range(0, 700, 50):
         accumulator.add(records(*rows[start : start + 50]))
