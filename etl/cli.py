@@ -16,13 +16,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl import demo as demo_data
-from etl import output, pipeline
+from etl import pipeline, report
 from etl.cli_graph import db_app, query_app, view
 from etl.cli_shared import State, err, errors, out
 from etl.config import resolve_settings
 from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
-from etl.graph.store import open_store
 from etl.identify import build_naming
 from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
@@ -169,9 +168,11 @@ def load(
             if dry_run:
                 summary = pipeline.load(chosen.sources, None, options, on_file)
             else:
+                from etl.graph.store import open_store  # neo4j: a quarter second to import, not for dry runs
+
                 with open_store(state.settings) as store:
                     summary = pipeline.load(chosen.sources, store, options, on_file)
-    out.print(output.summary_table(summary, dry_run))
+    out.print(report.summary_table(summary, dry_run))
     for result in summary.files:
         if result.status == "failed":
             err.print(f"[red]failed:[/] {escape(result.source_id)}: {escape(result.detail)}", highlight=False)
@@ -213,7 +214,7 @@ def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.P
     columns: list[str] | None = None
     try:
         for table in pipeline.records(source, options, stats):
-            sys.stdout.write(output.record_lines(table, form, header=form == "csv" and table.column_names != columns))
+            sys.stdout.write(report.record_lines(table, form, header=form == "csv" and table.column_names != columns))
             columns = table.column_names
     except VpcflowError as error:
         err.print(f"[red]failed:[/] {escape(source.id)}: {escape(str(error))}", highlight=False)

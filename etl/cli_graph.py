@@ -1,4 +1,7 @@
-"""The commands that talk to the graph: `db`, `query` and `view`."""
+"""The commands that talk to the graph: `db`, `query` and `view`.
+
+The graph store imports the neo4j driver, which takes a quarter of a second: these commands import
+it when they run, so that `load --dry-run` and `parse` start without it."""
 
 from __future__ import annotations
 
@@ -10,12 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
-from etl import output
 from etl.cli_shared import State, err, errors, out
 from etl.errors import UsageError
 from etl.graph.embedded import embedded_endpoint
-from etl.graph.store import connect, open_store
 from etl.queries import browser_text, find_query, saved_queries
 
 db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
@@ -36,6 +38,8 @@ def db_serve(ctx: typer.Context) -> None:
     with errors(state):
         if state.settings.neo4j_uri:
             raise UsageError(f"NEO4J_URI is set ({state.settings.neo4j_uri}); db serve runs the embedded server")
+        from etl.graph.store import connect
+
         home = state.settings.home
         with embedded_endpoint(home, serve=True) as endpoint, connect(endpoint):
             out.print(f"serving the embedded graph store of {home} over Bolt", highlight=False)
@@ -48,6 +52,8 @@ def db_serve(ctx: typer.Context) -> None:
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
     """The server's agent and what the graph holds."""
+    from etl.graph.store import open_store
+
     state: State = ctx.obj
     with errors(state), open_store(state.settings) as store:
         counts = store.counts()
@@ -58,6 +64,8 @@ def db_status(ctx: typer.Context) -> None:
 @db_app.command("reset")
 def db_reset(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help="Really delete.")] = False) -> None:
     """Delete every node and relationship (the ledger too)."""
+    from etl.graph.store import open_store
+
     state: State = ctx.obj
     with errors(state):
         if not yes:
@@ -71,7 +79,7 @@ def db_reset(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help
 def query_list(ctx: typer.Context) -> None:
     """The saved queries and their parameters."""
     with errors(ctx.obj):
-        table = output.Table("name", "title", "parameters (default)")
+        table = Table("name", "title", "parameters (default)")
         for query in saved_queries():
             params = ", ".join(
                 f"{p.name}: {'|'.join(map(str, p.choices)) if p.choices else p.type} ({p.default})"
@@ -100,6 +108,8 @@ ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="na
 
 
 def _run(state: State, name: str, params: list[str] | None) -> tuple[Any, list[str], list[dict[str, Any]], dict]:
+    from etl.graph.store import open_store
+
     query = find_query(name)
     values = query.bind(params or [])
     with open_store(state.settings) as store:
@@ -115,6 +125,8 @@ def query_run(
     format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
     """Run a saved query (or any .cypher file) and print its rows."""
+    from etl import output
+
     state: State = ctx.obj
     with errors(state):
         if format not in output.FORMATS:

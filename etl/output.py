@@ -1,4 +1,4 @@
-"""Query rows and load summaries as text: table (rich), JSON, CSV. Pure: returns strings/renderables."""
+"""Query rows as text: table (rich), JSON, CSV. Pure: returns strings and renderables."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
 from neo4j.graph import Node, Path, Relationship
 from rich.table import Table
-
-from etl.pipeline import LoadSummary
 
 FORMATS = ("table", "json", "csv")
 
@@ -70,41 +67,4 @@ def as_table(columns: list[str], rows: list[dict[str, Any]], title: str | None =
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(_cell(c, plain(row.get(c))) for c in columns))
-    return table
-
-
-def record_lines(table: pa.Table, form: str, *, header: bool) -> str:
-    """Records as JSON lines or CSV; keys are the AWS field names with `-` as `_`, `-` as null."""
-    table = table.rename_columns([c.replace("-", "_") for c in table.column_names])
-    if form == "jsonl":
-        return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in table.to_pylist())
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    if header:
-        writer.writerow(table.column_names)
-    writer.writerows(["" if v is None else v for v in row.values()] for row in table.to_pylist())
-    return out.getvalue()
-
-
-def summary_table(summary: LoadSummary, dry_run: bool) -> Table:
-    stats = summary.stats
-    table = Table(title="dry run: nothing written" if dry_run else "load summary", show_header=False)
-    table.add_column("what")
-    table.add_column("value", justify="right")
-    rate = stats.records / summary.seconds if summary.seconds else 0.0
-    rows: list[tuple[str, int | str]] = [
-        ("files loaded", summary.count("loaded")),
-        ("files skipped (already loaded)", summary.count("skipped")),
-        ("files failed", summary.count("failed")),
-        ("records", stats.records),
-        ("NODATA records", stats.nodata),
-        ("SKIPDATA records (AWS dropped records)", stats.skipdata),
-        ("records outside --start/--end", stats.outside_window),
-        ("edges " + ("found" if dry_run else "written"), summary.edges_written),
-        ("seconds", f"{summary.seconds:.2f}"),
-        ("records per second", f"{rate:,.0f}"),
-    ]
-    rows += [(f"malformed: {reason}", count) for reason, count in summary.stats.malformed.most_common()]
-    for what, value in rows:
-        table.add_row(what, f"{value:,}" if isinstance(value, int) else value)
     return table

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,9 +16,11 @@ from etl.aggregate import EDGE_KEYS, EdgeAccumulator
 from etl.batch import FileBatch
 from etl.errors import SourceError, VpcflowError
 from etl.formats import read_tables
-from etl.graph.store import GraphStore
 from etl.identify import Naming
 from etl.parse import ParseStats
+
+if TYPE_CHECKING:
+    from etl.graph.store import GraphStore
 
 __all__ = ["FileResult", "LoadOptions", "LoadSummary", "ParseStats", "load", "prepare", "records"]
 
