@@ -12,7 +12,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -42,20 +42,24 @@ def open_text(raw: BinaryIO) -> BinaryIO:
 
 
 def read_tables(
-    raw: BinaryIO, fields: Sequence[str] | None, stats: ParseStats, max_errors: int | None = None
+    raw: BinaryIO,
+    fields: Sequence[str] | None,
+    stats: ParseStats,
+    max_errors: int | None = None,
+    columns: Collection[str] | None = None,
 ) -> Iterator[pa.Table]:
-    """Typed record tables from any supported form of log object."""
+    """Typed record tables from any supported form of log object; with `columns`, only those fields."""
     stream = open_text(raw)
     head = stream.peek(64)[:64]  # type: ignore[attr-defined]
     if head[:4] == PARQUET_MAGIC:
-        yield from _parquet_tables(stream, stats)
+        yield from _parquet_tables(stream, stats, columns)
     elif head.lstrip()[:1] in (b"{", b"["):
-        yield from _json_tables(stream, fields, stats, max_errors)
+        yield from _json_tables(stream, fields, stats, max_errors, columns)
     else:
-        yield from parse_stream(stream, fields, max_errors=max_errors, stats=stats)
+        yield from parse_stream(stream, fields, max_errors=max_errors, stats=stats, columns=columns)
 
 
-def _parquet_tables(stream: BinaryIO, stats: ParseStats) -> Iterator[pa.Table]:
+def _parquet_tables(stream: BinaryIO, stats: ParseStats, columns: Collection[str] | None) -> Iterator[pa.Table]:
     with contextlib.ExitStack() as stack:
         source: Any = stream
         if not stream.seekable():
@@ -64,7 +68,10 @@ def _parquet_tables(stream: BinaryIO, stats: ParseStats) -> Iterator[pa.Table]:
             shutil.copyfileobj(stream, source, 1 << 20)
             source.seek(0)
         try:
-            for batch in pq.ParquetFile(source).iter_batches(batch_size=256_000):
+            parquet = pq.ParquetFile(source)
+            names = parquet.schema_arrow.names
+            wanted = [n for n in names if columns is None or n.replace("_", "-") in columns]
+            for batch in parquet.iter_batches(batch_size=256_000, columns=wanted):
                 table = pa.Table.from_batches([batch])
                 # AWS's Parquet columns are the field names with underscores: account_id, pkt_srcaddr.
                 table = table.rename_columns([c.replace("_", "-") for c in table.column_names])
@@ -119,20 +126,28 @@ def _messages(value: Any) -> Iterator[str]:
 
 
 def _json_tables(
-    stream: BinaryIO, fields: Sequence[str] | None, stats: ParseStats, max_errors: int | None
+    stream: BinaryIO,
+    fields: Sequence[str] | None,
+    stats: ParseStats,
+    max_errors: int | None,
+    columns: Collection[str] | None,
 ) -> Iterator[pa.Table]:
     pending: list[str] = []
     for value in _json_values(stream):
         pending.extend(_messages(value))
         if len(pending) >= _MESSAGES_PER_TABLE:
-            yield from _message_tables(pending, fields, stats, max_errors)
+            yield from _message_tables(pending, fields, stats, max_errors, columns)
             pending = []
-    yield from _message_tables(pending, fields, stats, max_errors)
+    yield from _message_tables(pending, fields, stats, max_errors, columns)
 
 
 def _message_tables(
-    messages: list[str], fields: Sequence[str] | None, stats: ParseStats, max_errors: int | None
+    messages: list[str],
+    fields: Sequence[str] | None,
+    stats: ParseStats,
+    max_errors: int | None,
+    columns: Collection[str] | None,
 ) -> Iterator[pa.Table]:
     if messages:
         text = "\n".join(m.replace("\n", " ") for m in messages).encode("utf-8")
-        yield from parse_stream(io.BytesIO(text), fields, max_errors=max_errors, stats=stats)
+        yield from parse_stream(io.BytesIO(text), fields, max_errors=max_errors, stats=stats, columns=columns)

@@ -10,7 +10,7 @@ misaligned.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -73,29 +73,35 @@ class _BlockParser:
     convert (a header repeated mid-file, a word where a number belongs) is read again with every
     column a string, where `normalise` finds the bad lines and counts them."""
 
-    def __init__(self, fields: Sequence[str], max_errors: int | None, stats: ParseStats) -> None:
+    def __init__(
+        self, fields: Sequence[str], max_errors: int | None, stats: ParseStats, columns: Collection[str] | None
+    ) -> None:
         self.fields = list(fields)  # the layout the CSV reader splits lines into
         self.latest_fields = list(fields)  # the last header seen: the layout of the lines after it
         self.max_errors = max_errors
         self.stats = stats
+        self.columns = frozenset(columns) if columns is not None else None
         self._invalid: list[str] = []  # lines of the current block with another number of tokens
 
     def tables(self, block: bytearray) -> Iterator[pa.Table]:
         try:
             table = self._read(block, typed=True)
+            typed = any(pa.types.is_integer(t) for t in table.schema.types)
         except pa.ArrowInvalid:
-            table = self._read(block, typed=False)
-        if pa.types.is_string(table.schema.field(0).type):
-            yield from self._split_on_headers(table)
-        else:  # a header line would have failed the integer conversion
+            typed = False
+        if typed:  # so a header line, which would have failed an integer conversion, is not in it
             yield self._typed(table)
+        else:
+            yield from self._split_on_headers(self._read(block, typed=False))
         yield from self._invalid_lines()
         self.fields = self.latest_fields
         self.check_errors()
 
     def _read(self, block: bytearray, typed: bool) -> pa.Table:
+        """The block's lines as a table; typed, only the wanted columns are converted at all."""
         self._invalid = []
         types = {name: pa.int64() if typed and name in INTEGER_FIELDS else pa.string() for name in self.fields}
+        include = [name for name in self.fields if typed and self.columns and name in self.columns]
         try:
             return pacsv.read_csv(
                 pa.BufferReader(pa.py_buffer(block)),
@@ -103,7 +109,9 @@ class _BlockParser:
                 parse_options=pacsv.ParseOptions(
                     delimiter=" ", quote_char=False, double_quote=False, invalid_row_handler=self._on_invalid_row
                 ),
-                convert_options=pacsv.ConvertOptions(column_types=types, null_values=["-"], strings_can_be_null=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types, null_values=["-"], strings_can_be_null=True, include_columns=include
+                ),
             )
         except pa.ArrowInvalid as error:
             if "Empty CSV file" in str(error):  # blank lines only
@@ -153,9 +161,16 @@ class _BlockParser:
             raise SourceError(f"more than {self.max_errors} malformed lines (--max-errors); gave up on it")
 
     def _typed(self, table: pa.Table) -> pa.Table:
-        table, stats = normalise(table)
+        table, stats = normalise(wanted(table, self.columns))
         self.stats.add(stats)
         return table
+
+
+def wanted(table: pa.Table, columns: frozenset[str] | None) -> pa.Table:
+    """Only the columns asked for (all when None): the others are neither converted nor checked."""
+    if columns is None:
+        return table
+    return table.select([name for name in table.column_names if name in columns])
 
 
 def _reject(table: pa.Table, bad: pa.ChunkedArray | pa.Array, reason: str, stats: ParseStats) -> pa.Table:
@@ -228,13 +243,18 @@ def parse_stream(
     block_size: int = BLOCK_SIZE,
     stats: ParseStats | None = None,
     max_line: int = MAX_LINE,
+    columns: Collection[str] | None = None,
 ) -> Iterator[pa.Table]:
     """Yield typed tables of the records in `stream` (decompressed bytes); count into `stats`.
 
     A header line in the stream wins over `fields`; without either the default v2 order applies.
+    With `columns`, the tables hold only those fields, and only those are checked: a load uses a
+    dozen fields of the forty a version 8 record may carry.
     """
     header, rest = _read_header(stream)
-    parser = _BlockParser(header or fields or DEFAULT_FIELDS, max_errors, stats if stats is not None else ParseStats())
+    parser = _BlockParser(
+        header or fields or DEFAULT_FIELDS, max_errors, stats if stats is not None else ParseStats(), columns
+    )
     blocks = TextBlocks(stream, rest, block_size, max_line)
     try:
         for block in blocks:

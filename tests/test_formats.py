@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from etl.aggregate import RECORD_FIELDS
 from etl.cli import app
 from etl.formats import read_tables
 from etl.parse import ParseStats
@@ -61,6 +62,17 @@ def test_parquet_missing_columns_still_reads_what_is_there() -> None:
     assert stats.records == 2
     assert len(rows) == 2 and "srcaddr" not in rows[0]
     assert rows[0]["dstaddr"] == "10.0.0.71"
+
+
+@pytest.mark.parametrize("form", ["text", "parquet"])
+def test_columns_give_only_those_fields_with_the_same_values(form: str) -> None:
+    data = V5.read_bytes() if form == "text" else as_parquet(V5)
+    full, _ = rows_of(data)
+    stats = ParseStats()
+    rows = [r for t in read_tables(io.BytesIO(data), None, stats, columns=RECORD_FIELDS) for r in t.to_pylist()]
+    assert set(rows[0]) == RECORD_FIELDS & set(full[0]) and "vpc-id" in full[0]
+    assert rows == [{k: v for k, v in r.items() if k in RECORD_FIELDS} for r in full]
+    assert stats.records == 2
 
 
 def test_parquet_garbage_is_a_source_error() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.conftest import SAMPLES
 DOCS = SAMPLES / "awsdocs-amazon-vpc-user-guide"
 
 
-def parse_bytes(data: bytes, fields: tuple[str, ...] | None = None, **kwargs: int) -> tuple[list[dict], ParseStats]:
+def parse_bytes(data: bytes, fields: tuple[str, ...] | None = None, **kwargs: Any) -> tuple[list[dict], ParseStats]:
     stats = ParseStats()
     rows = [row for table in parse_stream(io.BytesIO(data), fields, stats=stats, **kwargs) for row in table.to_pylist()]
     return rows, stats
@@ -140,6 +141,16 @@ def test_a_shorter_header_mid_file_rules_the_lines_after_it_in_later_blocks() ->
     assert sum(r["bytes"] for r in rows) == 2_000 * 100 + 3_000 * 140
     assert [r["action"] for r in rows].count("REJECT") == 3_000
     assert stats.malformed == {"packets is not a whole number": 1, "wrong number of fields (header has 9)": 1}
+
+
+def test_only_the_columns_asked_for_are_checked() -> None:
+    """A load reads the fields edges use; a bad value elsewhere costs `vpcflow parse` the line, not a load."""
+    good = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    odd_version = b"x 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+    rows, stats = parse_bytes(good + odd_version, columns=frozenset({"srcaddr", "bytes", "action"}))
+    assert rows == [{"srcaddr": "10.0.0.1", "bytes": 100, "action": "ACCEPT"}] * 2 and not stats.malformed
+    rows, stats = parse_bytes(good + odd_version)
+    assert len(rows) == 1 and stats.malformed == {"version is not a whole number": 1}
 
 
 def test_fields_option_for_headerless_custom_records() -> None:
