@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import EDGE_KEYS, EdgeAccumulator
+from etl.aggregate import EDGE_KEYS, RECORD_FIELDS, EdgeAccumulator
 from etl.batch import FileBatch
 from etl.errors import SourceError, VpcflowError
 from etl.formats import read_tables
@@ -137,32 +137,41 @@ def _in_window(table: pa.Table, options: LoadOptions, stats: ParseStats) -> pa.T
     return table.filter(keep)
 
 
-def records(source: Source, options: LoadOptions, stats: ParseStats) -> Iterator[pa.Table]:
-    """The source's records inside the time window, as typed tables; counts go to `stats`."""
+def records(
+    source: Source, options: LoadOptions, stats: ParseStats, columns: Collection[str] | None = None
+) -> Iterator[pa.Table]:
+    """The source's records inside the time window, as typed tables; counts go to `stats`.
+
+    With `columns`, only those fields are read and checked; `start` and `end` must be among them
+    when the options set a time window."""
     try:
         with source.open() as raw:
-            for table in read_tables(raw, options.fields, stats, options.max_errors):
+            for table in read_tables(raw, options.fields, stats, options.max_errors, columns):
                 yield _in_window(table, options, stats)
     except (OSError, EOFError) as error:
         raise SourceError(f"cannot be read: {error}") from None
 
 
 def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> FileBatch:
-    """Parse and aggregate one source into the rows the store writes. Reads; never writes."""
+    """Parse and aggregate one source into the rows the store writes. Reads; never writes.
+
+    `digest` identifies the bytes in the ledger; by default the source's own."""
     stats = ParseStats()
     accumulator = EdgeAccumulator()
-    for table in records(source, options, stats):
+    for table in records(source, options, stats, RECORD_FIELDS):
         accumulator.add(table)
     edges, addresses = _identified(accumulator, options.naming, stats)
     malformed = sum(stats.malformed.values())
     if stats.records == 0 and malformed:
         raise SourceError(f"no flow-log records in it ({malformed} malformed lines)")
-    return FileBatch(source.id, digest or source.digest(), edges, addresses, stats)
+    return FileBatch(source.id, source.digest() if digest is None else digest, edges, addresses, stats)
 
 
 def _prepare_unless_loaded(source: Source, options: LoadOptions, store: GraphStore | None) -> FileResult | FileBatch:
+    if store is None:  # a dry run writes no ledger entry, so the bytes need no digest
+        return prepare(source, options, digest="")
     digest = source.digest()
-    if store is not None and not options.reload and store.is_loaded(source.id, digest):
+    if not options.reload and store.is_loaded(source.id, digest):
         return FileResult(source.id, "skipped", "already loaded")
     return prepare(source, options, digest)
 
