@@ -20,7 +20,7 @@ from etl import demo as demo_data
 from etl import pipeline, report
 from etl.cli_graph import db_app, query_app, view
 from etl.cli_shared import State, err, errors, out
-from etl.config import resolve_settings
+from etl.config import Settings, resolve_settings
 from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
 from etl.identify import build_naming
@@ -50,7 +50,10 @@ def _global(
     # again; glibc's keeps it for the next block (a load's system time down by about a third, measured).
     pa.set_memory_pool(pa.system_memory_pool())
     flags = {"home": home, "neo4j_uri": neo4j_uri, "neo4j_user": neo4j_user, "neo4j_database": neo4j_database}
-    ctx.obj = State(resolve_settings(flags), debug)
+    state = State(Settings(), debug)
+    with errors(state):
+        state.settings = resolve_settings(flags)
+    ctx.obj = state
 
 
 SourcesArgument = Annotated[

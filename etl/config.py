@@ -10,6 +10,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from etl.errors import UsageError
+
 # Setting name -> environment variable. `.env.example` documents each one.
 ENV_VARS = {
     "neo4j_uri": "NEO4J_URI",
@@ -21,8 +23,11 @@ ENV_VARS = {
     "known_ips": "VPCFLOW_KNOWN_IPS",
     "aws_profile": "AWS_PROFILE",
     "aws_region": "AWS_REGION",
+    "retry_seconds": "VPCFLOW_RETRY_SECONDS",
 }
 SECRET_SETTINGS = frozenset({"neo4j_password", "key"})
+# How long writes wait for an unreachable or restarting graph server before the load stops.
+RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Settings:
     known_ips: Path | None = None
     aws_profile: str | None = None
     aws_region: str | None = None
+    retry_seconds: float = RETRY_SECONDS
 
     def __repr__(self) -> str:
         # Settings end up in debug logs and tracebacks; secrets must not.
@@ -47,6 +53,14 @@ class Settings:
 
 
 def _coerce(name: str, value: str) -> object:
+    if name == "retry_seconds":
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds < float("inf"):
+            raise UsageError(f"VPCFLOW_RETRY_SECONDS takes a number of seconds, not {value!r}")
+        return seconds
     return Path(value) if name in ("home", "known_ips") else value
 
 

@@ -21,6 +21,10 @@ class StoreError(VpcflowError):
     """The graph server cannot be reached, refuses the credentials, or rejects a query."""
 
 
+class StoreUnavailableError(StoreError):
+    """The graph server cannot be reached or refuses the connection: no later write can succeed either."""
+
+
 class StoreBusyError(StoreError):
     """The embedded store's data directory is held by another process."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -14,7 +15,7 @@ import pyarrow.compute as pc
 
 from etl.aggregate import EDGE_KEYS, RECORD_FIELDS, EdgeAccumulator
 from etl.batch import FileBatch
-from etl.errors import SourceError, VpcflowError
+from etl.errors import SourceError, StoreUnavailableError, VpcflowError
 from etl.formats import read_tables
 from etl.identify import Naming
 from etl.parse import ParseStats
@@ -181,6 +182,8 @@ def _finish(
 ) -> FileResult:
     try:
         prepared = future.result()
+    except StoreUnavailableError:
+        raise
     except VpcflowError as error:
         return FileResult(source.id, "failed", str(error))
     if isinstance(prepared, FileResult):
@@ -213,13 +216,21 @@ def load(
         on_file(result)
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        pending: deque[tuple[Source, Future[FileResult | FileBatch]]] = deque()
-        for source in sources:
-            pending.append((source, pool.submit(_prepare_unless_loaded, source, options, store)))
-            if len(pending) > options.workers:
-                record(_finish(pending[0][1], pending.popleft()[0], store, options.reload))
-        while pending:
-            source, future = pending.popleft()
-            record(_finish(future, source, store, options.reload))
+        queue = iter(sources)
+        pending: deque[tuple[Source, Future[FileResult | FileBatch]]] = deque()  # in order, a file is ready ahead
+        try:
+            while True:
+                for source in itertools.islice(queue, options.workers + 1 - len(pending)):
+                    pending.append((source, pool.submit(_prepare_unless_loaded, source, options, store)))
+                if not pending:
+                    break
+                source, future = pending[0]
+                record(_finish(future, source, store, options.reload))
+                pending.popleft()
+        except StoreUnavailableError as error:
+            # The server stayed away past the retry time: no later file can load either. Each is named.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for source in [*(source for source, _ in pending), *queue]:
+                record(FileResult(source.id, "failed", f"not loaded: {error}"))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -23,14 +23,12 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from etl.batch import FileBatch
-from etl.config import Settings
-from etl.errors import QueryError, StoreError
+from etl.config import RETRY_SECONDS, Settings
+from etl.errors import QueryError, StoreError, StoreUnavailableError
 from etl.graph import cypher
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
 
 log = logging.getLogger(__name__)
-# How long a write keeps retrying while the server is unreachable or restarting.
-RETRY_SECONDS = 30.0
 ALREADY_LOADED = "already loaded"
 _SUMS = ("count", "packets", "bytes")
 # what a file adds to an edge that exists; the packet-level addresses (NAT, transit) are unioned
@@ -119,31 +117,31 @@ def _tls_failure(error: BaseException) -> ssl.SSLError | None:
     return error
 
 
-def _describe(endpoint: BoltEndpoint, error: Exception) -> StoreError:
+def _describe(endpoint: BoltEndpoint, error: Exception) -> StoreUnavailableError:
     """One sentence a user can act on. Never the password: the driver's messages do not carry it."""
     uri = endpoint.uri
     if isinstance(error, neo4j_errors.AuthError):
-        return StoreError(
+        return StoreUnavailableError(
             f"the graph server at {uri} refused the credentials of user {endpoint.user!r}; "
             "check NEO4J_USER and NEO4J_PASSWORD"
         )
     if tls := _tls_failure(error):
         if isinstance(tls, ssl.SSLCertVerificationError):
-            return StoreError(
+            return StoreUnavailableError(
                 f"the graph server at {uri} has a certificate this machine does not trust ({tls.reason}); "
                 "use a +ssc scheme (bolt+ssc://) to accept a self-signed one"
             )
-        return StoreError(f"no TLS connection to {uri}: the server there does not speak TLS; try bolt://")
+        return StoreUnavailableError(f"no TLS connection to {uri}: the server there does not speak TLS; try bolt://")
     if isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError):
         if "handshake" in str(error).lower() and uri.startswith(("bolt://", "neo4j://")):
-            return StoreError(
+            return StoreUnavailableError(
                 f"the server at {uri} broke off the Bolt handshake; if it requires TLS, use bolt+s:// (or neo4j+s://)"
             )
-        return StoreError(f"cannot reach the graph server at {uri}; is it running?")
+        return StoreUnavailableError(f"cannot reach the graph server at {uri}; is it running?")
     if isinstance(error, neo4j_errors.ConfigurationError | ValueError):
-        return StoreError(f"NEO4J_URI {uri!r} is not usable: {error}")
+        return StoreUnavailableError(f"NEO4J_URI {uri!r} is not usable: {error}")
     message = getattr(error, "message", None) or str(error)
-    return StoreError(f"the graph server at {uri} failed: {message}")
+    return StoreUnavailableError(f"the graph server at {uri} failed: {message}")
 
 
 _DRIVER_ERRORS = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError)
@@ -178,8 +176,8 @@ class GraphStore:
     def load(self, batch: FileBatch, *, reload: bool = False) -> LoadOutcome:
         """Write one file's rows and its ledger entry in one transaction, or nothing.
 
-        Raises StoreError when the server stays unreachable past the retry time: the file is then
-        not loaded, and no later file can be either."""
+        Raises StoreUnavailableError when the server stays unreachable past the retry time: the file
+        is then not loaded, and no later file can be either."""
         deadline = time.monotonic() + self.retry_seconds
         uncertain, attempt = False, 0
         while True:
@@ -301,8 +299,9 @@ def connect(endpoint: BoltEndpoint, *, retry_seconds: float = RETRY_SECONDS) -> 
 
 
 @contextlib.contextmanager
-def open_store(settings: Settings, *, retry_seconds: float = RETRY_SECONDS) -> Iterator[GraphStore]:
+def open_store(settings: Settings) -> Iterator[GraphStore]:
     """The configured Neo4j when NEO4J_URI is set, else the embedded server in the state directory."""
+    retry_seconds = settings.retry_seconds
     if settings.neo4j_uri:
         endpoint = BoltEndpoint(
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password or "", settings.neo4j_database
