@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import pyarrow as pa
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +25,7 @@ from etl.fields import parse_fields
 from etl.identify import build_naming
 from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
+from etl.workers import use_system_allocator
 
 app = typer.Typer(no_args_is_help=True, help="Turn AWS VPC Flow Logs into a graph you can query and look at.")
 known_ips_app = typer.Typer(no_args_is_help=True, help="Known addresses: discover them from an AWS account.")
@@ -46,9 +46,7 @@ def _global(
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
     logging.getLogger("neo4j").setLevel(logging.INFO)  # at DEBUG the driver logs every query's parameters: the data
-    # pyarrow's default allocator hands each freed parse block back to the OS and takes page faults to get it
-    # again; glibc's keeps it for the next block (a load's system time down by about a third, measured).
-    pa.set_memory_pool(pa.system_memory_pool())
+    use_system_allocator()
     flags = {"home": home, "neo4j_uri": neo4j_uri, "neo4j_user": neo4j_user, "neo4j_database": neo4j_database}
     state = State(Settings(), debug)
     with errors(state):

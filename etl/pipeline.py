@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, Executor, Future
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -19,6 +19,7 @@ from etl.errors import SourceError, StoreUnavailableError, VpcflowError
 from etl.formats import read_tables
 from etl.identify import Naming
 from etl.parse import ParseStats
+from etl.workers import preparers
 
 if TYPE_CHECKING:
     from etl.graph.store import GraphStore
@@ -53,6 +54,9 @@ class FileResult:
     detail: str = ""
     stats: ParseStats = field(default_factory=ParseStats)
     edges: int = 0
+
+
+Prepared = FileResult | FileBatch  # what a worker hands back: a file skipped or failed, or its rows
 
 
 @dataclass
@@ -168,18 +172,33 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
     return FileBatch(source.id, source.digest() if digest is None else digest, edges, addresses, stats)
 
 
-def _prepare_unless_loaded(source: Source, options: LoadOptions, store: GraphStore | None) -> FileResult | FileBatch:
-    if store is None:  # a dry run writes no ledger entry, so the bytes need no digest
-        return prepare(source, options, digest="")
-    digest = source.digest()
-    if not options.reload and store.is_loaded(source.id, digest):
-        return FileResult(source.id, "skipped", "already loaded")
-    return prepare(source, options, digest)
+def _submit(pool: Executor, source: Source, options: LoadOptions, store: GraphStore | None) -> Future[Prepared]:
+    """The file prepared by a worker, unless the ledger already holds its bytes. Never raises: what
+    goes wrong is in the future, so files are finished in order whatever happens to each."""
+    try:
+        if store is None:  # a dry run writes no ledger entry, so the bytes need no digest
+            return pool.submit(prepare, source, options, "")
+        try:
+            digest = source.digest()
+        except OSError as error:
+            return _settled(FileResult(source.id, "failed", f"cannot be read: {error}"))
+        if not options.reload and store.is_loaded(source.id, digest):
+            return _settled(FileResult(source.id, "skipped", "already loaded"))
+        return pool.submit(prepare, source, options, digest)
+    except (VpcflowError, BrokenExecutor) as error:
+        return _settled(error=error)
 
 
-def _finish(
-    future: Future[FileResult | FileBatch], source: Source, store: GraphStore | None, reload: bool
-) -> FileResult:
+def _settled(result: Prepared | None = None, error: BaseException | None = None) -> Future[Prepared]:
+    future: Future[Prepared] = Future()
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+    return future
+
+
+def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, reload: bool) -> FileResult:
     try:
         prepared = future.result()
     except StoreUnavailableError:
@@ -197,12 +216,16 @@ def _finish(
 
 
 def load(
-    sources: Iterable[Source],
+    sources: Sequence[Source],
     store: GraphStore | None,
     options: LoadOptions,
     on_file: Callable[[FileResult], None] = lambda result: None,
 ) -> LoadSummary:
-    """Load every source; `store=None` is a dry run. A bad file is recorded and the rest go on."""
+    """Load every source; `store=None` is a dry run. A bad file is recorded and the rest go on.
+
+    Worker processes prepare the files ahead; this process checks the ledger and writes, one file
+    at a time in order. A graph server gone for good, or a worker that died, stops the load: every
+    file not loaded is recorded as such."""
     started = time.perf_counter()
     summary = LoadSummary()
 
@@ -215,22 +238,25 @@ def load(
             summary.stats.malformed.update(result.stats.malformed)
         on_file(result)
 
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+    with preparers(options.workers, len(sources)) as pool:
         queue = iter(sources)
-        pending: deque[tuple[Source, Future[FileResult | FileBatch]]] = deque()  # in order, a file is ready ahead
+        pending: deque[tuple[Source, Future[Prepared]]] = deque()  # in order; the next files are prepared ahead
         try:
             while True:
-                for source in itertools.islice(queue, options.workers + 1 - len(pending)):
-                    pending.append((source, pool.submit(_prepare_unless_loaded, source, options, store)))
+                for source in itertools.islice(queue, max(1, options.workers) + 1 - len(pending)):
+                    pending.append((source, _submit(pool, source, options, store)))
                 if not pending:
                     break
                 source, future = pending[0]
                 record(_finish(future, source, store, options.reload))
                 pending.popleft()
-        except StoreUnavailableError as error:
-            # The server stayed away past the retry time: no later file can load either. Each is named.
+        except (StoreUnavailableError, BrokenExecutor) as error:
+            # No later file can load either (a server away past the retry time, or a worker killed,
+            # say by the kernel for memory). Each is named; the first with the error's own words.
             pool.shutdown(wait=False, cancel_futures=True)
-            for source in [*(source for source, _ in pending), *queue]:
-                record(FileResult(source.id, "failed", f"not loaded: {error}"))
+            first, *rest = [source for source, _ in pending]
+            record(FileResult(first.id, "failed", str(error)))
+            for source in [*rest, *queue]:
+                record(FileResult(source.id, "failed", f"not loaded: the load stopped at {first.id}"))
     summary.seconds = time.perf_counter() - started
     return summary

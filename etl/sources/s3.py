@@ -8,6 +8,7 @@ always the ones the identity names.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 from collections.abc import Iterator, Set
@@ -29,8 +30,6 @@ from botocore.exceptions import (
 from etl.errors import SourceError, UsageError
 from etl.sources.timewindow import KeyFilter, Step, TimeWindow, keep_object, plan_folder
 
-# boto3 builds its clients at run time; their type stubs (mypy-boto3-s3) are not a dependency.
-S3Client = Any
 # The characters botocore accepts in a bucket name (S3-compatible stores allow more than AWS does).
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _READ_BUFFER = 1 << 20
@@ -68,14 +67,36 @@ def parse_s3_url(url: str) -> S3Location:
     return S3Location(bucket, prefix)
 
 
+class S3Client:
+    """The S3 client of a run: boto3's, shared by the run's threads. Sent to a worker process, it
+    travels as the profile, region and endpoint that made it (a boto3 client cannot be pickled), and
+    each worker makes one of its own, once."""
+
+    def __init__(self, made_with: tuple[str | None, str | None, str | None], client: Any) -> None:
+        self._made_with = made_with
+        self._client = client  # boto3 builds its client classes at run time: no static type to give
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def __reduce__(self) -> tuple[Any, tuple[str | None, str | None, str | None]]:
+        return _client_of_this_process, self._made_with
+
+
 def make_s3_client(profile: str | None, region: str | None, endpoint_url: str | None) -> S3Client:
-    """The one S3 client of a run; boto3 clients are safe to share between the pipeline's threads."""
+    """The one S3 client of a run."""
     try:
-        return boto3.Session(profile_name=profile).client("s3", region_name=region, endpoint_url=endpoint_url)
+        client = boto3.Session(profile_name=profile).client("s3", region_name=region, endpoint_url=endpoint_url)
     except ProfileNotFound:
         raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from None
     except ValueError as error:  # botocore's word for an endpoint URL it cannot use
         raise UsageError(f"{endpoint_url!r} is not a usable S3 endpoint URL: {error}") from None
+    return S3Client((profile, region, endpoint_url), client)
+
+
+@functools.cache
+def _client_of_this_process(profile: str | None, region: str | None, endpoint_url: str | None) -> S3Client:
+    return make_s3_client(profile, region, endpoint_url)
 
 
 @contextlib.contextmanager
