@@ -54,7 +54,10 @@ class Served:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # seen once right after a recovery; the test's checks are done
+                self.kill()
 
 
 @pytest.fixture
@@ -112,17 +115,25 @@ def test_a_load_whose_server_stays_down_stops_within_the_retry_time_and_names_ev
     served.kill()
     killed = time.monotonic()
     out, err = (stream.decode() for stream in loader.communicate(timeout=120))
-    # The retry time for the file being written, again for a worker's ledger lookup, and backoff steps.
+    # The retry time for the file being written, again for a ledger lookup, and backoff steps.
     assert time.monotonic() - killed < 2 * 3 + 10
-    assert loader.returncode == 3, err
     loaded = summary_value(out, "files loaded")
-    assert 1 <= loaded < len(paths)
-    assert summary_value(out, "files failed") == len(paths) - loaded
-    not_loaded = re.findall(
-        r"failed: (\S+): not loaded: cannot reach the graph server at bolt://\S+; is it running\?", err
+    assert loader.returncode == (3 if loaded else 1), err
+    failed = dict(re.findall(r"^failed: (\S+): (.*)$", err, re.MULTILINE))
+    assert loaded + len(failed) == len(paths) == loaded + summary_value(out, "files failed")
+    first, *rest = sorted(failed)
+    assert rest == sorted(map(str, paths))[loaded + 1 :]
+    unreachable = f"cannot reach the graph server at {endpoint.uri}; is it running?"
+    assert all(failed[name] == f"not loaded: the load stopped at {first}" for name in rest)
+    # The first was being written: either the server was gone before its commit, or it went away
+    # during the commit, which may have landed. The ledger, read once the server is back, agrees.
+    uncertain = (
+        f"the graph server at {endpoint.uri} went away while committing {first} and did not come back: "
+        "it may or may not be loaded; loading it again is safe"
     )
-    assert len(not_loaded) == len(paths) - loaded
-    assert sorted(not_loaded) == sorted(map(str, paths))[loaded:]
+    assert failed[first] in (unreachable, uncertain)
+    served.start()
+    assert ledger_count(endpoint) in ({loaded, loaded + 1} if failed[first] == uncertain else {loaded})
 
 
 def _tls_forwarder(upstream: tuple[str, int], cert: Path, key: Path) -> int:

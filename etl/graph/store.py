@@ -189,14 +189,24 @@ class GraphStore:
                 # the same new addresses or edges first. A dropped COMMIT: it may or may not have landed.
                 # Either way the next attempt reads the ledger and the graph as they now are.
                 uncertain = uncertain or isinstance(error, neo4j_errors.IncompleteCommit)
+                if isinstance(error, neo4j_errors.IncompleteCommit) and time.monotonic() >= deadline:
+                    raise self._gone_while_committing(batch.source_id) from None
                 attempt += 1
                 _back_off(batch.source_id, error, attempt, deadline)
                 continue
             except _DRIVER_ERRORS as error:
-                raise _describe(self.endpoint, error) from None
+                # After a dropped COMMIT, the server that stayed away leaves that commit in doubt.
+                gone = self._gone_while_committing(batch.source_id) if uncertain else _describe(self.endpoint, error)
+                raise gone from None
             if uncertain and outcome.reason == ALREADY_LOADED:
                 return LoadOutcome(True, edges=len(batch.edges))
             return outcome
+
+    def _gone_while_committing(self, source_id: str) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"the graph server at {self.endpoint.uri} went away while committing {source_id} and did not come "
+            "back: it may or may not be loaded; loading it again is safe"
+        )
 
     def _load_tx(self, tx: neo4j.ManagedTransaction, batch: FileBatch, reload: bool) -> LoadOutcome:
         entries = tx.run(cypher.LEDGER_ENTRIES, id=batch.source_id, digest=batch.digest).data()
