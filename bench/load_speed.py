@@ -18,14 +18,13 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.measure import run_measured
 from bench.parse_speed import VPCFLOW, demo_files
 from etl import demo
 from etl.batch import FileBatch
@@ -168,22 +167,12 @@ def servers(scratch: Path) -> Iterator[tuple[str, GraphStore]]:
 
 
 def end_to_end(records: int, files: int, scratch: Path) -> dict[str, float]:
-    """`vpcflow load` of the demo files into a fresh embedded store, in a child whose peak RSS is read."""
+    """`vpcflow load` of the demo files into a fresh embedded store: time, and peak RSS of its processes."""
     paths = demo_files(records, files)
-    code = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
     env = {**os.environ, "VPCFLOW_HOME": str(scratch / "e2e-home"), "NEO4J_URI": ""}
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", code, *VPCFLOW, "load", *map(str, paths)], capture_output=True, text=True, env=env
-    )
-    seconds = time.perf_counter() - started
-    if result.returncode:
-        raise RuntimeError(f"vpcflow load failed: {result.stderr[-2000:]}")
+    seconds, _, peak = run_measured([*VPCFLOW, "load", *map(str, paths)], env)
     return {"e2e_records": records, "e2e_seconds": seconds, "e2e_records_per_s": records / seconds,
-            "e2e_peak_rss_mib": int(result.stdout) / 1024}  # fmt: skip
+            "e2e_peak_rss_mib": peak}  # fmt: skip
 
 
 def main() -> dict[str, float]:

@@ -7,7 +7,6 @@ Environment: BENCH_RECORDS (default 10,000,000), BENCH_FILES (default 10), BENCH
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from isal import igzip
 
+from bench.measure import run_measured
 from etl import demo
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out" / "parse"
@@ -33,39 +33,17 @@ def demo_files(records: int, files: int) -> list[Path]:
     return sorted(demo.write_demo(folder, records, files=files))
 
 
-def _timed(command: list[str] | str, shell: bool = False) -> tuple[float, str, int]:
-    """Wall seconds, stdout, and the peak RSS (KiB) of the child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    result = subprocess.run(command, shell=shell, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, result.stdout, peak if peak > before else before
-
-
 def zcat_seconds(paths: list[Path]) -> float:
     quoted = " ".join(f"'{p}'" for p in paths)
-    return _timed(f"zcat {quoted} | wc -l", shell=True)[0]
+    started = time.perf_counter()
+    subprocess.run(f"zcat {quoted} | wc -l", shell=True, capture_output=True, check=True)
+    return time.perf_counter() - started
 
 
-def ours(paths: list[Path]) -> tuple[float, int]:
-    seconds, _, _ = _timed([*VPCFLOW, "load", "--dry-run", *map(str, paths)])
-    return seconds, 0
-
-
-def ours_peak_rss_kib(paths: list[Path]) -> int:
-    """Peak RSS of one dry run, measured alone (ru_maxrss of children is a running maximum)."""
-    code = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, *VPCFLOW, "load", "--dry-run", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(result.stdout)
+def ours(paths: list[Path]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, worker processes included) of `vpcflow load --dry-run`."""
+    seconds, _, peak = run_measured([*VPCFLOW, "load", "--dry-run", *map(str, paths)])
+    return seconds, peak
 
 
 def flowlogs_reader_rate(path: Path, limit: int = 500_000) -> float:
@@ -90,7 +68,8 @@ def main() -> dict[str, float]:
     runs = int(os.environ.get("BENCH_RUNS", 3))
     paths = demo_files(records, files)
     zcat = statistics.median(zcat_seconds(paths) for _ in range(runs))
-    dry = statistics.median(ours(paths)[0] for _ in range(runs))
+    measured = [ours(paths) for _ in range(runs)]
+    dry = statistics.median(seconds for seconds, _ in measured)
     baseline = statistics.median(flowlogs_reader_rate(paths[0]) for _ in range(runs))
     figures = {
         "records": records,
@@ -101,8 +80,8 @@ def main() -> dict[str, float]:
         "vpcflow_dry_run_seconds": dry,
         "ratio_to_zcat": (records / dry) / (records / zcat),
         "ratio_to_flowlogs_reader": (records / dry) / baseline,
-        "peak_rss_mib_all_files": ours_peak_rss_kib(paths) / 1024,
-        "peak_rss_mib_one_file": ours_peak_rss_kib(paths[:1]) / 1024,
+        "peak_rss_mib_all_files": max(peak for _, peak in measured),
+        "peak_rss_mib_one_file": ours(paths[:1])[1],
     }
     for name, value in figures.items():
         print(f"parse  {name:34s} {value:>16,.2f}")
