@@ -64,6 +64,12 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.05)
 
 
+def _children(pid: int) -> list[int]:
+    return [
+        int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
+    ]
+
+
 def test_sigkill_mid_file_then_rerun_counts_every_flow_once(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -73,11 +79,15 @@ def test_sigkill_mid_file_then_rerun_counts_every_flow_once(
     # once and stays open while its edges are written: the kill lands inside it.
     wait_until(lambda: store.counts()["files"] >= 3 or loader.poll() is not None, 120, "three files to commit")
     time.sleep(0.3)
+    workers = _children(loader.pid)
     loader.send_signal(signal.SIGKILL)
     loader.wait(timeout=30)
     committed = store.counts()["files"]
     assert loader.returncode == -signal.SIGKILL
     assert 3 <= committed < len(paths)
+    # The two worker processes that prepare files, and multiprocessing's resource tracker: none outlives the loader.
+    assert len(workers) == 3
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 10, "the workers to leave")
 
     rerun = run_load(cli_env, str(tmp_path / "logs"))
     assert rerun.returncode == 0, rerun.stderr
