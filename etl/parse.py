@@ -195,14 +195,19 @@ def _integers(table: pa.Table, name: str, stats: ParseStats) -> pa.Table:
         table = _reject(table, pc.invert(pc.match_substring_regex(table[name], _INTEGER)), reason, stats)
         values = pc.cast(table[name], pa.int64())
     table = _set(table, name, values)
+    if (pc.min(values).as_py() or 0) >= 0:  # one pass over the column; the offending rows only if any
+        return table
     return _reject(table, pc.less(values, 0), reason, stats)
 
 
-def _addresses_shaped(column: pa.ChunkedArray) -> pa.Array:
-    """The address pattern, tested once per distinct value: far fewer than rows."""
+def _not_addresses(column: pa.ChunkedArray) -> pa.Array | None:
+    """The rows whose value is not shaped like an address, or None when there are none. The pattern
+    is tested once per distinct value: far fewer than rows."""
     encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
     shaped = pc.match_substring_regex(encoded.dictionary, _ADDRESS)
-    return pc.take(shaped, encoded.indices)
+    if pc.all(shaped).as_py() is not False:
+        return None
+    return pc.invert(pc.take(shaped, encoded.indices))
 
 
 def normalise(table: pa.Table) -> tuple[pa.Table, ParseStats]:
@@ -213,25 +218,25 @@ def normalise(table: pa.Table) -> tuple[pa.Table, ParseStats]:
         if name in INTEGER_FIELDS:
             table = _integers(table, name, stats)
     for name in ADDRESS_FIELDS:
-        if name in names:
-            table = _reject(table, pc.invert(_addresses_shaped(table[name])), f"{name} is not an IP address", stats)
-    if "log-status" in names:
-        bad = pc.invert(pc.is_in(table["log-status"], pa.array(LOG_STATUSES)))
-        table = _reject(table, bad, "unknown log-status", stats)
+        if name in names and (bad := _not_addresses(table[name])) is not None:
+            table = _reject(table, bad, f"{name} is not an IP address", stats)
     if "action" in names:
         bad = pc.and_(pc.invert(pc.is_in(table["action"], pa.array(ACTIONS))), pc.is_valid(table["action"]))
         table = _reject(table, bad, "unknown action", stats)
+    if "log-status" in names:
+        by_status = {c["values"]: c["counts"] for c in pc.value_counts(table["log-status"]).to_pylist()}
+        if by_status.keys() - set(LOG_STATUSES):
+            bad = pc.invert(pc.is_in(table["log-status"], pa.array(LOG_STATUSES)))
+            table = _reject(table, bad, "unknown log-status", stats)
+        stats.nodata = by_status.get("NODATA", 0)
+        stats.skipdata = by_status.get("SKIPDATA", 0)
     for name in ("start", "end"):
-        if name in names:
+        if name in names and (pc.max(table[name]).as_py() or 0) > _MILLISECONDS_FROM:
             column = table[name]
             table = _set(
                 table, name, pc.if_else(pc.greater(column, _MILLISECONDS_FROM), pc.divide(column, 1000), column)
             )
     stats.records = table.num_rows
-    if "log-status" in names:
-        by_status = {c["values"]: c["counts"] for c in pc.value_counts(table["log-status"]).to_pylist()}
-        stats.nodata = by_status.get("NODATA", 0)
-        stats.skipdata = by_status.get("SKIPDATA", 0)
     return table, stats
 
 
