@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 MAX_LINE = 1 << 20
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 8 << 20
 
 
 class TextBlocks:
