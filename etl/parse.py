@@ -28,6 +28,7 @@ _MILLISECONDS_FROM = 2**31
 _INTEGER = "^[0-9]{1,18}$"
 # Shape only (dotted quad, or hex groups with a colon); the pipeline checks each distinct address.
 _ADDRESS = r"^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$"
+Block = bytes | memoryview
 ADDRESS_FIELDS = ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr")
 LOG_STATUSES = ("OK", "NODATA", "SKIPDATA")
 ACTIONS = ("ACCEPT", "REJECT")
@@ -83,7 +84,7 @@ class _BlockParser:
         self.columns = frozenset(columns) if columns is not None else None
         self._invalid: list[str] = []  # lines of the current block with another number of tokens
 
-    def tables(self, block: bytearray) -> Iterator[pa.Table]:
+    def tables(self, block: Block) -> Iterator[pa.Table]:
         try:
             table = self._read(block, typed=True)
             typed = any(pa.types.is_integer(t) for t in table.schema.types)
@@ -97,7 +98,7 @@ class _BlockParser:
         self.fields = self.latest_fields
         self.check_errors()
 
-    def _read(self, block: bytearray, typed: bool) -> pa.Table:
+    def _read(self, block: Block, typed: bool) -> pa.Table:
         """The block's lines as a table; typed, only the wanted columns are converted at all."""
         self._invalid = []
         types = {name: pa.int64() if typed and name in INTEGER_FIELDS else pa.string() for name in self.fields}

@@ -1,17 +1,17 @@
-"""Decompressed bytes to blocks the CSV reader can always take: valid UTF-8, whole lines, none too long.
+"""Decompressed bytes to blocks of whole lines for the CSV reader: valid UTF-8, no line too long.
 
-Flow logs are ASCII; a chunk that is not (binary garbage, a stray Latin-1 byte) is decoded with
-replacement characters, so one bad line is counted as malformed instead of failing the whole file.
-A line longer than `max_line` bytes is dropped and counted. The source is read `max_line` bytes at a
-time, so every line between the first and last newline of a read is within the limit and only the
-line in progress needs watching.
+The bytes are read straight into one buffer, reused from block to block, so each byte is copied
+once on its way from the decompressor to the CSV reader. A line longer than `max_line` bytes is
+dropped and counted. The source is read `max_line` bytes at a time, so every line between the first
+and last newline of a read is within the limit and only the line in progress needs watching.
 """
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator
 from typing import BinaryIO
+
+import numpy as np
 
 MAX_LINE = 1 << 20
 BLOCK_SIZE = 8 << 20
@@ -25,49 +25,57 @@ class TextBlocks:
         self._prefix = prefix
         self._block_size = block_size
         self._max_line = max_line
-        self._partial = bytearray()  # the line in progress
         self._skipping = False  # inside a line already found too long
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.long_lines = 0
 
-    def __iter__(self) -> Iterator[bytearray]:
-        """Blocks of about `block_size` bytes, each ending at the end of a line."""
-        block = bytearray()
-        chunk = self._prefix or self._source.read(self._max_line)
-        while chunk:
-            self._take(chunk, block)
-            if len(block) >= self._block_size:
-                yield block
-                block = bytearray()
-            chunk = self._source.read(self._max_line)
-        self._extend_partial(memoryview(self._decoder.decode(b"", final=True).encode("utf-8")))
-        if not self._skipping:
-            block += self._partial
-        if block:
-            yield block
-
-    def _take(self, chunk: bytes, block: bytearray) -> None:
-        if not chunk.isascii():
-            chunk = self._decoder.decode(chunk).encode("utf-8")
-        first = chunk.find(b"\n")
-        if first < 0:
-            self._extend_partial(memoryview(chunk))
-            return
-        view = memoryview(chunk)
-        self._extend_partial(view[: first + 1])
-        if not self._skipping:
-            block += self._partial
-        self._partial.clear()
-        self._skipping = False
-        last = chunk.rfind(b"\n")
-        block += view[first + 1 : last + 1]
-        self._extend_partial(view[last + 1 :])
-
-    def _extend_partial(self, piece: memoryview) -> None:
+    def __iter__(self) -> Iterator[memoryview | bytes]:
+        """Blocks of about `block_size` bytes, each ending at the end of a line. A block may be a view
+        of the reused buffer: it holds until the next block is asked for."""
+        buffer = bytearray(len(self._prefix) + self._block_size + 2 * self._max_line)
+        view = memoryview(buffer)
+        buffer[: len(self._prefix)] = self._prefix
+        lines, filled = self._settle(buffer, 0, 0, len(self._prefix))
+        while True:
+            if lines >= self._block_size:
+                yield _utf8(view[:lines])
+                partial = filled - lines  # the line in progress moves to the front
+                buffer[:partial] = bytes(view[lines:filled])
+                lines, filled = 0, partial
+            read = self._source.readinto(view[filled : filled + self._max_line])  # type: ignore[attr-defined]
+            if not read:
+                break
+            lines, filled = self._settle(buffer, lines, filled, filled + read)
         if self._skipping:
-            return
-        self._partial += piece
-        if len(self._partial) > self._max_line:
+            filled = lines
+        if filled:
+            yield _utf8(view[:filled])
+
+    def _settle(self, buffer: bytearray, lines: int, start: int, filled: int) -> tuple[int, int]:
+        """Take in the bytes just read, buffer[start:filled], after whole lines ending at `lines`;
+        the new ends of the whole lines and of the data, once a line too long is dropped."""
+        first = buffer.find(b"\n", start, filled)
+        if first >= 0 and (self._skipping or first + 1 - lines > self._max_line):
+            # The line in progress ends here, too long: it goes, and what follows moves up.
+            self.long_lines += not self._skipping
+            self._skipping = False
+            buffer[lines : filled - (first + 1 - lines)] = buffer[first + 1 : filled]
+            start, filled = lines, filled - (first + 1 - lines)
+        elif first < 0 and self._skipping:
+            return lines, lines
+        last = buffer.rfind(b"\n", start, filled)
+        if last >= 0:
+            lines = last + 1
+        if filled - lines > self._max_line:
             self.long_lines += 1
             self._skipping = True
-            self._partial.clear()
+            filled = lines
+        return lines, filled
+
+
+def _utf8(block: memoryview) -> memoryview | bytes:
+    """The block as valid UTF-8. Flow logs are ASCII; a block that is not (binary garbage, a stray
+    Latin-1 byte) is decoded with replacement characters, so a bad line is counted as malformed
+    instead of failing the whole file. Blocks end at a line's end, so no character is cut in two."""
+    if int(np.frombuffer(block, np.uint8).max()) < 0x80:  # one vectorised pass, no copy
+        return block
+    return bytes(block).decode("utf-8", "replace").encode("utf-8")
