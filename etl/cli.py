@@ -132,7 +132,7 @@ def load(
     max_errors: Annotated[int | None, typer.Option(help="Give up on a file past this many malformed lines.")] = None,
     reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Files prepared in parallel.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes parsing files in parallel.")] = 2,
     known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
     pseudonymize: Annotated[
         str, typer.Option(help="unknown (every address the known-ips file does not name), all, or none.")
