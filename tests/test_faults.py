@@ -4,7 +4,9 @@ against an independent reading of the logs (tests/flowlines.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
 import random
 import re
 import signal
@@ -112,6 +114,31 @@ def test_two_loads_over_overlapping_files_count_each_file_once(
     assert sum(summary_value(out, "files skipped") for out in outputs) == 4 + 1
     assert store.counts()["files"] == len(paths)
     assert graph_edges(store) == expected_edges(paths)
+
+
+def test_a_worker_process_killed_mid_load_stops_it_and_every_file_not_loaded_is_named(tmp_path: Path) -> None:
+    """As when the kernel's OOM killer picks a worker: the pool breaks; nothing hangs, nothing is skipped silently."""
+    paths = write_logs(tmp_path / "logs", files=8, lines=60_000, seed=5)
+    loader = subprocess.Popen(
+        [*LOAD, "--dry-run", str(tmp_path / "logs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def worker() -> int | None:
+        with contextlib.suppress(FileNotFoundError):
+            spawned = [p for p in _children(loader.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            return spawned[0] if spawned else None
+        return None
+
+    wait_until(lambda: worker() is not None or loader.poll() is not None, 60, "a worker process")
+    os.kill(worker() or 0, signal.SIGKILL)
+    out, err = loader.communicate(timeout=120)
+    loaded = summary_value(out, "files loaded")
+    assert loaded < len(paths) and loader.returncode == (3 if loaded else 1), err
+    failed = dict(re.findall(r"^failed: (\S+): (.*)$", err, re.MULTILINE))
+    assert len(failed) == summary_value(out, "files failed") == len(paths) - loaded
+    first, *rest = sorted(failed)
+    assert "terminated abruptly" in failed[first]
+    assert all(failed[name] == f"not loaded: the load stopped at {first}" for name in rest)
 
 
 def test_a_thousand_files_three_corrupt_load_997_and_name_the_three(
