@@ -31,25 +31,10 @@ PACKET_SCHEMA = pa.schema(
     [*(EDGE_SCHEMA.field(k) for k in EDGE_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
 )
 # The record fields edges are made of: a load reads no others.
-RECORD_FIELDS = frozenset(
-    [
-        "srcaddr",
-        "dstaddr",
-        "srcport",
-        "dstport",
-        "protocol",
-        "packets",
-        "bytes",
-        "start",
-        "end",
-        "action",
-        "log-status",
-        "pkt-srcaddr",
-        "pkt-dstaddr",
-        "pkt-src-aws-service",
-        "pkt-dst-aws-service",
-    ]
-)
+RECORD_FIELDS = frozenset((
+    "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action",
+    "log-status", "pkt-srcaddr", "pkt-dstaddr", "pkt-src-aws-service", "pkt-dst-aws-service",
+))  # fmt: skip
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
 UNKNOWN_ACTION = "-"
