@@ -181,20 +181,23 @@ def _submit(pool: Executor, source: Source, options: LoadOptions, store: GraphSt
         try:
             digest = source.digest()
         except OSError as error:
-            return _settled(FileResult(source.id, "failed", f"cannot be read: {error}"))
+            return _done(FileResult(source.id, "failed", f"cannot be read: {error}"))
         if not options.reload and store.is_loaded(source.id, digest):
-            return _settled(FileResult(source.id, "skipped", "already loaded"))
+            return _done(FileResult(source.id, "skipped", "already loaded"))
         return pool.submit(prepare, source, options, digest)
     except (VpcflowError, BrokenExecutor) as error:
-        return _settled(error=error)
+        return _failed(error)
 
 
-def _settled(result: Prepared | None = None, error: BaseException | None = None) -> Future[Prepared]:
+def _done(result: FileResult) -> Future[Prepared]:
     future: Future[Prepared] = Future()
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]
+    future.set_result(result)
+    return future
+
+
+def _failed(error: BaseException) -> Future[Prepared]:
+    future: Future[Prepared] = Future()
+    future.set_exception(error)
     return future
 
 

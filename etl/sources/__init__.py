@@ -28,7 +28,7 @@ class S3Options:
 
 
 def _s3_lister(options: S3Options) -> Callable[[str], Sequence[Source]]:
-    """Lists s3:// URLs through one client, shared by every URL and by the pipeline's threads."""
+    """Lists s3:// URLs through one client, shared by every URL (worker processes make their own)."""
     # Imported here: boto3 takes a third of a second to import, and local runs never need it.
     from etl.sources.s3 import list_s3_sources, make_s3_client
 
