@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -57,8 +58,8 @@ def _coerce(name: str, value: str) -> object:
         try:
             seconds = float(value)
         except ValueError:
-            seconds = -1.0
-        if not 0 <= seconds < float("inf"):
+            seconds = math.nan
+        if not 0 <= seconds < math.inf:
             raise UsageError(f"VPCFLOW_RETRY_SECONDS takes a number of seconds, not {value!r}")
         return seconds
     return Path(value) if name in ("home", "known_ips") else value

@@ -162,12 +162,12 @@ class _BlockParser:
             raise SourceError(f"more than {self.max_errors} malformed lines (--max-errors); gave up on it")
 
     def _typed(self, table: pa.Table) -> pa.Table:
-        table, stats = normalise(wanted(table, self.columns))
+        table, stats = normalise(_wanted(table, self.columns))
         self.stats.add(stats)
         return table
 
 
-def wanted(table: pa.Table, columns: frozenset[str] | None) -> pa.Table:
+def _wanted(table: pa.Table, columns: frozenset[str] | None) -> pa.Table:
     """Only the columns asked for (all when None): the others are neither converted nor checked."""
     if columns is None:
         return table

@@ -188,8 +188,9 @@ class GraphStore:
                 # A constraint violation: another process committed this file, the same bytes or some of
                 # the same new addresses or edges first. A dropped COMMIT: it may or may not have landed.
                 # Either way the next attempt reads the ledger and the graph as they now are.
-                uncertain = uncertain or isinstance(error, neo4j_errors.IncompleteCommit)
-                if isinstance(error, neo4j_errors.IncompleteCommit) and time.monotonic() >= deadline:
+                dropped_commit = isinstance(error, neo4j_errors.IncompleteCommit)
+                uncertain = uncertain or dropped_commit
+                if dropped_commit and time.monotonic() >= deadline:
                     raise self._gone_while_committing(batch.source_id) from None
                 attempt += 1
                 _back_off(batch.source_id, error, attempt, deadline)
