@@ -131,6 +131,13 @@ def _stderr_to(log: TextIO) -> Iterator[None]:
         os.close(saved)
 
 
+def _collector() -> list[str]:
+    """The throughput collector: a load is a batch job, and G1's concurrent work took a core's share from
+    it on two cores (about a fifth less CPU per edge, bench/load_speed.py). A collector chosen in
+    ARCADEDB_JVM_ARGS wins: two would stop the JVM from starting."""
+    return [] if "GC" in os.environ.get("ARCADEDB_JVM_ARGS", "") else ["-XX:+UseParallelGC"]
+
+
 def _start_server(home: Path, password: str, bolt_port: int) -> Any:
     try:
         from arcadedb_embedded import ArcadeDBServer
@@ -143,7 +150,7 @@ def _start_server(home: Path, password: str, bolt_port: int) -> Any:
         "bolt_port": bolt_port,
         "http_port": _free_port(),
     }
-    jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}"]}
+    jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}", *_collector()]}
     with (home / "server-stderr.log").open("a") as log, _stderr_to(log):
         server = ArcadeDBServer(str(home / _DATA_DIR), password, config, jvm)
         server.start()
