@@ -4,10 +4,13 @@ chosen per server, and chunk boundaries that change nothing in the graph."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
+from etl.batch import ADDED, ATTRIBUTES, decode_contribution, encode_contribution, flow_key, key_endpoints
+from etl.graph import cypher
 from etl.graph.store import (
     ALREADY_LOADED,
     ARCADEDB_BATCHING,
@@ -15,10 +18,6 @@ from etl.graph.store import (
     Batching,
     GraphStore,
     batching_for,
-    decode_contribution,
-    encode_contribution,
-    flow_key,
-    key_endpoints,
     skip_reason,
 )
 from etl.pipeline import LoadOptions, prepare
@@ -45,12 +44,25 @@ def test_an_edge_key_names_its_five_parts_and_gives_back_its_ends(
 
 
 def test_a_contribution_round_trips_and_is_compressed() -> None:
-    rows = {f"10.0.{i // 256}.{i % 256}|10.0.0.1|443|6|ACCEPT": {"count": i, "packets": 2 * i, "bytes": 3 * i,
-            "first_seen": 1, "last_seen": 2} for i in range(5_000)}  # fmt: skip
-    blob = encode_contribution(rows)
-    assert decode_contribution(blob) == {k: {"count": r["count"], "packets": r["packets"], "bytes": r["bytes"]}
-                                         for k, r in rows.items()}  # fmt: skip
-    assert len(blob) < 40 * len(rows)
+    keys = [f"10.0.{i // 256}.{i % 256}|10.0.0.1|443|6|ACCEPT" for i in range(5_000)]
+    added = [[i, 2 * i, 3 * i, 1, 2, None, ["10.9.9.9"]] for i in range(5_000)]
+    blob = encode_contribution(keys, added)
+    assert decode_contribution(blob) == {k: {"count": i, "packets": 2 * i, "bytes": 3 * i} for i, k in enumerate(keys)}
+    assert len(blob) < 40 * len(keys)
+
+
+def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:
+    """Rows travel as lists: the names the Cypher gives each position are the batch's field order."""
+    local = dict(
+        zip(ADDED, ("more_count", "more_packets", "more_bytes", "first", "last", "srcaddrs", "dstaddrs"), strict=True)
+    )
+    positions = re.findall(r"r\[(\d+)\] AS (\w+)", cypher.ADD_TO_FLOWS)
+    assert positions == [(str(i), local[name]) for i, name in enumerate(ADDED)]
+    for name, value in local.items():  # each field is set from its own position
+        assert re.search(rf"f\.{name} = [^,]*\b{value}\b", cypher.ADD_TO_FLOWS), name
+    assert re.findall(r"elementId\((\w)\) = r\[(\d+)\]", cypher.CREATE_FLOWS) == [("s", "0"), ("d", "1")]
+    created = re.findall(r"(\w+): r\[(\d+)\]", cypher.CREATE_FLOWS)
+    assert created == [(name, str(i)) for i, name in enumerate(("key", *ATTRIBUTES, *ADDED), start=2)]
 
 
 LEDGER = [{"id": "a.log", "digest": "sha256:1"}, {"id": "b.log", "digest": "sha256:2"}]
@@ -91,7 +103,9 @@ def test_the_live_server_gets_its_batching(store: GraphStore) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("batching", [Batching(addresses=3, lookups=7, creates=5), ARCADEDB_BATCHING, NEO4J_BATCHING])
+@pytest.mark.parametrize(
+    "batching", [Batching(addresses=3, lookups=7, probes=11, creates=5), ARCADEDB_BATCHING, NEO4J_BATCHING]
+)
 def test_any_batching_writes_the_same_graph(store: GraphStore, batching: Batching, tmp_path: Path) -> None:
     paths = write_logs(tmp_path, files=3, lines=300, seed=9)
     batches = [prepare(LocalSource(path), LoadOptions()) for path in paths]

@@ -36,32 +36,38 @@ RETURN collect(a.id) AS ids, collect(elementId(a)) AS elements
 """
 
 # `f.key IN $keys` is what both servers answer from the relationship index; $rows maps each key to
-# its row. Returns the keys it found, as one list (one record costs the client less than thousands):
-# the others are new edges.
+# what the file adds to it, a list in batch.ADDED order. Returns the keys it found, as one list (one
+# record costs the client less than thousands): the others are new edges.
 ADD_TO_FLOWS = """
 MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
 WITH f, $rows[f.key] AS r
-SET f.count = f.count + r.count, f.packets = f.packets + r.packets, f.bytes = f.bytes + r.bytes,
-    f.first_seen = CASE WHEN f.first_seen IS NULL OR r.first_seen < f.first_seen
-                        THEN r.first_seen ELSE f.first_seen END,
-    f.last_seen = CASE WHEN f.last_seen IS NULL OR r.last_seen > f.last_seen
-                       THEN r.last_seen ELSE f.last_seen END,
-    f.pkt_srcaddrs = CASE WHEN r.pkt_srcaddrs IS NULL THEN f.pkt_srcaddrs
-                          ELSE coalesce(f.pkt_srcaddrs, []) + [a IN r.pkt_srcaddrs WHERE NOT a IN coalesce(f.pkt_srcaddrs, [])] END,
-    f.pkt_dstaddrs = CASE WHEN r.pkt_dstaddrs IS NULL THEN f.pkt_dstaddrs
-                          ELSE coalesce(f.pkt_dstaddrs, []) + [a IN r.pkt_dstaddrs WHERE NOT a IN coalesce(f.pkt_dstaddrs, [])] END
+WITH f, r[0] AS more_count, r[1] AS more_packets, r[2] AS more_bytes, r[3] AS first, r[4] AS last,
+     r[5] AS srcaddrs, r[6] AS dstaddrs
+SET f.count = f.count + more_count, f.packets = f.packets + more_packets, f.bytes = f.bytes + more_bytes,
+    f.first_seen = CASE WHEN f.first_seen IS NULL OR first < f.first_seen
+                        THEN first ELSE f.first_seen END,
+    f.last_seen = CASE WHEN f.last_seen IS NULL OR last > f.last_seen
+                       THEN last ELSE f.last_seen END,
+    f.pkt_srcaddrs = CASE WHEN srcaddrs IS NULL THEN f.pkt_srcaddrs
+                          ELSE coalesce(f.pkt_srcaddrs, []) + [a IN srcaddrs WHERE NOT a IN coalesce(f.pkt_srcaddrs, [])] END,
+    f.pkt_dstaddrs = CASE WHEN dstaddrs IS NULL THEN f.pkt_dstaddrs
+                          ELSE coalesce(f.pkt_dstaddrs, []) + [a IN dstaddrs WHERE NOT a IN coalesce(f.pkt_dstaddrs, [])] END
 RETURN collect(f.key) AS found
 """
 
+# Which of $keys are edges already, and nothing more: while a file's edges are mostly new, sending
+# their sums along (ADD_TO_FLOWS) is paid for nothing.
+FIND_FLOWS = "MATCH ()-[f:FLOW]->() WHERE f.key IN $keys RETURN collect(f.key) AS found"
+
 # Endpoints by the element ids UPSERT_ADDRESSES returned: a direct seek on both servers, where
 # `{id: r.src}` costs an index lookup per endpoint (a fifth of a load's server time on ArcadeDB).
+# A row is a list: source and destination element ids, the key, batch.ATTRIBUTES, batch.ADDED.
 CREATE_FLOWS = """
 UNWIND $rows AS r
-MATCH (s:Address) WHERE elementId(s) = r.s
-MATCH (d:Address) WHERE elementId(d) = r.d
-CREATE (s)-[:FLOW {key: r.key, port: r.port, protocol: r.protocol, action: r.action, count: r.count,
-                   packets: r.packets, bytes: r.bytes, first_seen: r.first_seen, last_seen: r.last_seen,
-                   pkt_srcaddrs: r.pkt_srcaddrs, pkt_dstaddrs: r.pkt_dstaddrs}]->(d)
+MATCH (s:Address) WHERE elementId(s) = r[0]
+MATCH (d:Address) WHERE elementId(d) = r[1]
+CREATE (s)-[:FLOW {key: r[2], port: r[3], protocol: r[4], action: r[5], count: r[6], packets: r[7],
+                   bytes: r[8], first_seen: r[9], last_seen: r[10], pkt_srcaddrs: r[11], pkt_dstaddrs: r[12]}]->(d)
 RETURN count(*) AS created
 """
 

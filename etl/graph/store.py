@@ -9,12 +9,10 @@ Edges are found by their `key` through an index, never by walking an endpoint's 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import random
 import ssl
 import time
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from etl.batch import FileBatch
+from etl.batch import FileBatch, FlowRows, decode_contribution, key_endpoints
 from etl.config import RETRY_SECONDS, Settings
 from etl.errors import QueryError, StoreError, StoreUnavailableError
 from etl.graph import cypher
@@ -30,10 +28,6 @@ from etl.graph.embedded import BoltEndpoint, embedded_endpoint
 
 log = logging.getLogger(__name__)
 ALREADY_LOADED = "already loaded"
-_SUMS = ("count", "packets", "bytes")
-# what a file adds to an edge that exists; the packet-level addresses (NAT, transit) are unioned
-_ADDED = (*_SUMS, "first_seen", "last_seen", "pkt_srcaddrs", "pkt_dstaddrs")
-_CREATED = ("port", "protocol", "action", *_ADDED)
 
 
 @dataclass(frozen=True)
@@ -41,14 +35,16 @@ class Batching:
     """Rows per statement: the one place where the servers differ, chosen by their reported agent."""
 
     addresses: int
-    lookups: int
+    lookups: int  # keys sent with what the file adds to them
+    probes: int  # keys sent bare, to find which exist
     creates: int
 
 
 # ArcadeDB re-checks `f.key IN $keys` against the whole list for each edge its index returns (a cost
-# of list length x edges found), so its lookup lists stay short; Neo4j seeks the index once per key.
-ARCADEDB_BATCHING = Batching(addresses=10_000, lookups=250, creates=5_000)
-NEO4J_BATCHING = Batching(addresses=10_000, lookups=10_000, creates=10_000)
+# of list length x edges found), so lists of keys that are likely found stay short, and lists of keys
+# that are likely new grow long; Neo4j seeks the index once per key.
+ARCADEDB_BATCHING = Batching(addresses=10_000, lookups=250, probes=2_500, creates=5_000)
+NEO4J_BATCHING = Batching(addresses=10_000, lookups=10_000, probes=10_000, creates=10_000)
 
 
 def batching_for(agent: str) -> Batching:
@@ -63,26 +59,6 @@ class LoadOutcome:
     reason: str = ""
 
 
-def flow_key(row: Mapping[str, Any]) -> str:
-    """An edge's identity as one string; `|` appears in no IP address, port, protocol or action."""
-    return f"{row['src']}|{row['dst']}|{row['port']}|{row['protocol']}|{row['action']}"
-
-
-def key_endpoints(key: str) -> tuple[str, str]:
-    src, dst, _ = key.split("|", 2)
-    return src, dst
-
-
-def encode_contribution(rows: Mapping[str, Mapping[str, Any]]) -> bytes:
-    """What a file added to each edge, compressed: a reload or a changed file subtracts it."""
-    table = [[key, *(row[s] for s in _SUMS)] for key, row in rows.items()]
-    return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
-
-
-def decode_contribution(blob: bytes) -> dict[str, dict[str, int]]:
-    return {key: dict(zip(_SUMS, sums, strict=True)) for key, *sums in json.loads(zlib.decompress(blob))}
-
-
 def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: str, reload: bool) -> str:
     """Why a file must not be written, from the ledger entries sharing its id or its digest; "" to write."""
     for entry in entries:
@@ -92,10 +68,18 @@ def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: st
     return ""
 
 
-def _new_flow(key: str, edge: Mapping[str, Any], elements: Mapping[str, str]) -> dict[str, Any]:
-    row = {name: edge.get(name) for name in _CREATED}
-    row.update(key=key, s=elements[edge["src"]], d=elements[edge["dst"]])
-    return row
+class _Rows(list):  # type: ignore[type-arg]
+    """Statement rows whose repr is their count. The driver formats every RUN's parameters for a debug
+    line even with debug logging off (neo4j 6.4, `_bolt5.py`), a twentieth of a load's time; and rows
+    are data, which logs must not carry."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
+
+
+class _RowMap(dict):  # type: ignore[type-arg]
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
 
 
 def _back_off(source_id: str, error: Exception, attempt: int, deadline: float) -> None:
@@ -217,8 +201,7 @@ class GraphStore:
             if entry["id"] == batch.source_id:
                 self._take_back(tx, entry)
         elements = self._upsert_addresses(tx, batch.addresses)
-        keyed = {flow_key(edge): edge for edge in batch.edges}
-        self._upsert_flows(tx, keyed, elements)
+        self._upsert_flows(tx, batch.flows, elements)
         tx.run(
             cypher.CREATE_LEDGER_ENTRY,
             id=batch.source_id,
@@ -229,7 +212,7 @@ class GraphStore:
             rejected_lines=sum(batch.stats.malformed.values()),
             edges=len(batch.edges),
             loaded_at=int(time.time()),
-            contribution=encode_contribution(keyed),
+            contribution=batch.flows.contribution,
         ).consume()
         return LoadOutcome(True, edges=len(batch.edges))
 
@@ -237,28 +220,54 @@ class GraphStore:
         """Address id -> element id, for the edges to reach their endpoints without an index lookup."""
         elements: dict[str, str] = {}
         for rows in _chunks(addresses, self.batching.addresses):
-            record = tx.run(cypher.UPSERT_ADDRESSES, rows=rows).single(strict=True)
+            record = tx.run(cypher.UPSERT_ADDRESSES, rows=_Rows(rows)).single(strict=True)
             elements.update(zip(record["ids"], record["elements"], strict=True))
         return elements
 
-    def _upsert_flows(
-        self, tx: neo4j.ManagedTransaction, keyed: Mapping[str, Mapping[str, Any]], elements: Mapping[str, str]
-    ) -> None:
+    def _upsert_flows(self, tx: neo4j.ManagedTransaction, flows: FlowRows, elements: Mapping[str, str]) -> None:
         """Add to the edges that exist (found by key), then create the rest."""
-        new: list[dict[str, Any]] = []
-        for keys in _chunks(list(keyed), self.batching.lookups):
-            sums = {k: {f: keyed[k].get(f) for f in _ADDED} for k in keys}
-            found = set(tx.run(cypher.ADD_TO_FLOWS, keys=keys, rows=sums).single(strict=True)["found"])
-            new.extend(_new_flow(k, keyed[k], elements) for k in keys if k not in found)
+        new: list[list[Any]] = []
+        for i in self._add_to_flows(tx, flows):
+            source, destination = flows.ends[i]
+            new.append([elements[source], elements[destination], flows.keys[i], *flows.attributes[i], *flows.added[i]])
         for rows in _chunks(new, self.batching.creates):
-            created = tx.run(cypher.CREATE_FLOWS, rows=rows).single(strict=True)["created"]
+            created = tx.run(cypher.CREATE_FLOWS, rows=_Rows(rows)).single(strict=True)["created"]
             if created != len(rows):  # an edge must never vanish because an endpoint was not found
                 raise StoreError(f"the graph server created {created} of {len(rows)} edges; nothing was loaded")
+
+    def _add_to_flows(self, tx: neo4j.ManagedTransaction, flows: FlowRows) -> list[int]:
+        """Add the file's rows to the edges that exist; the positions of the rows that are new edges.
+
+        Keys go with their rows while the last list's keys were mostly found. While they were mostly
+        new, a longer list goes bare first and only the keys found go again with their rows."""
+        position = {key: i for i, key in enumerate(flows.keys)}
+        new: list[int] = []
+        start, mostly_found = 0, True
+        while start < len(flows.keys):
+            size = self.batching.lookups if mostly_found else self.batching.probes
+            keys = flows.keys[start : start + size]
+            if mostly_found:
+                found = self._add(tx, flows, position, keys)
+            else:
+                found = tx.run(cypher.FIND_FLOWS, keys=_Rows(keys)).single(strict=True)["found"]
+                for chunk in _chunks(found, self.batching.lookups):
+                    self._add(tx, flows, position, chunk)
+            mostly_found = 2 * len(found) >= len(keys)
+            seen = set(found)
+            new.extend(position[key] for key in keys if key not in seen)
+            start += size
+        return new
+
+    def _add(
+        self, tx: neo4j.ManagedTransaction, flows: FlowRows, position: Mapping[str, int], keys: Sequence[str]
+    ) -> list[str]:
+        rows = _RowMap((key, flows.added[position[key]]) for key in keys)
+        return tx.run(cypher.ADD_TO_FLOWS, keys=_Rows(keys), rows=rows).single(strict=True)["found"]
 
     def _take_back(self, tx: neo4j.ManagedTransaction, entry: Mapping[str, Any]) -> None:
         sums = decode_contribution(entry["contribution"])
         for keys in _chunks(list(sums), self.batching.lookups):
-            tx.run(cypher.SUBTRACT_FLOWS, keys=keys, rows={k: sums[k] for k in keys}).consume()
+            tx.run(cypher.SUBTRACT_FLOWS, keys=_Rows(keys), rows=_RowMap((k, sums[k]) for k in keys)).consume()
         ids = sorted({address for key in sums for address in key_endpoints(key)})
         for chunk in _chunks(ids, self.batching.addresses):
             tx.run(cypher.DELETE_ORPHANS, ids=chunk).consume()
