@@ -4,6 +4,7 @@ chosen per server, and chunk boundaries that change nothing in the graph."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from pathlib import Path
 
@@ -121,3 +122,17 @@ def test_any_batching_writes_the_same_graph(store: GraphStore, batching: Batchin
     expected = expected_edges([*paths, paths[1]])
     assert graph_edges(store) == expected
     assert store.counts()["flows"] == len(expected)
+
+
+@pytest.mark.integration
+def test_the_drivers_debug_log_names_no_address_of_the_rows(
+    store: GraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows are data: even with the driver logging every message it sends, they show as a count."""
+    batch = prepare(LocalSource(write_logs(tmp_path, files=1, lines=200, seed=4)[0]), LoadOptions())
+    with caplog.at_level(logging.DEBUG, logger="neo4j"):
+        assert store.load(batch).loaded
+    sent = [r.getMessage() for r in caplog.records if " C: RUN " in r.getMessage()]
+    assert any("rows>" in line for line in sent)  # the rows were logged, as their count
+    addresses = {end for edge in batch.edges for end in (edge["src"], edge["dst"])}
+    assert addresses and not [a for a in addresses for line in sent if a in line]

@@ -13,7 +13,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,18 +68,19 @@ def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: st
     return ""
 
 
-class _Rows(list):  # type: ignore[type-arg]
-    """Statement rows whose repr is their count. The driver formats every RUN's parameters for a debug
-    line even with debug logging off (neo4j 6.4, `_bolt5.py`), a twentieth of a load's time; and rows
-    are data, which logs must not carry."""
+def _count(rows: Sized) -> str:
+    return f"<{len(rows)} rows>"
 
-    def __repr__(self) -> str:
-        return f"<{len(self)} rows>"
+
+# Statement rows whose repr is their count. The driver formats every RUN's parameters for a debug line
+# even with debug logging off (neo4j 6.4, `_bolt5.py`), a twentieth of a load's time; and rows are
+# data, which logs must not carry.
+class _Rows(list):  # type: ignore[type-arg]
+    __repr__ = _count
 
 
 class _RowMap(dict):  # type: ignore[type-arg]
-    def __repr__(self) -> str:
-        return f"<{len(self)} rows>"
+    __repr__ = _count
 
 
 def _back_off(source_id: str, error: Exception, attempt: int, deadline: float) -> None:
