@@ -9,6 +9,8 @@ other file names (every edge exists, so it is added to):
 - hubs: BENCH_EDGES distinct edges, each with one of 40 hub addresses (load balancers, NAT gateways) at
   one end: thousands of FLOW relationships per hub, as real VPCs have;
 - demo: what `prepare` makes of 4 demo files of 250,000 records (few addresses, edges that repeat).
+BENCH_SHAPES picks some (default spread,hubs,demo). Beside each shape, CREATE_FLOWS alone on its rows,
+their addresses in place: the most any writer that creates these edges with Cypher can reach.
 Into the embedded ArcadeDB always, and into Neo4j as well when NEO4J_URI (NEO4J_USER, NEO4J_PASSWORD)
 is set. Figures are medians of BENCH_RUNS runs (default 3); BENCH_RECORDS=0 skips the end to end run.
 """
@@ -28,8 +30,9 @@ from bench.measure import run_measured
 from bench.parse_speed import VPCFLOW, demo_files
 from etl import demo
 from etl.batch import FileBatch
+from etl.graph import cypher
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
-from etl.graph.store import GraphStore, connect
+from etl.graph.store import GraphStore, connect, creation_rows
 from etl.pipeline import LoadOptions, prepare
 from etl.sources.local import LocalSource
 
@@ -121,6 +124,20 @@ def naive(store: GraphStore, files: Files) -> None:
             session.execute_write(write, batch.edges)
 
 
+def creates_only(store: GraphStore, files: Files) -> float:
+    """Edge rows/s of CREATE_FLOWS alone, the files' addresses already there (untimed): what any writer
+    of these rows that creates its edges with Cypher can at best reach."""
+    store.reset()
+    with store.driver.session(database=store.endpoint.database) as session:
+        elements = [session.execute_write(store._upsert_addresses, batch.addresses) for batch in files]
+        started = time.perf_counter()
+        for batch, ends in zip(files, elements, strict=True):
+            rows = creation_rows(batch.flows, range(len(batch.edges)), ends)
+            session.execute_write(lambda tx, rows=rows: tx.run(cypher.CREATE_FLOWS, rows=rows).consume())
+        seconds = time.perf_counter() - started
+    return sum(len(f.edges) for f in files) / seconds
+
+
 def rates(store: GraphStore, writer: Writer, files: Files) -> tuple[float, float]:
     """Edge rows/s into an empty graph (all new), then for the same edges again (all existing)."""
     rows = sum(len(f.edges) for f in files)
@@ -145,15 +162,18 @@ def compare(store: GraphStore, shape: str, files: Files, runs: int) -> dict[str,
             figures[f"{shape}_{phase}_{name}_rows_per_s"] = statistics.median(r[index] for r in measured[name])
         ratio = figures[f"{shape}_{phase}_ours_rows_per_s"] / figures[f"{shape}_{phase}_naive_rows_per_s"]
         figures[f"{shape}_{phase}_ratio"] = ratio
+    figures[f"{shape}_edge_rows"] = sum(len(f.edges) for f in files)
+    figures[f"{shape}_creates_only_rows_per_s"] = statistics.median(creates_only(store, files) for _ in range(runs))
     return figures
 
 
-def shapes(edges: int, scratch: Path) -> dict[str, Files]:
-    return {
-        "spread": as_files(synthetic_edges(edges, hubs=0), "spread"),
-        "hubs": as_files(synthetic_edges(edges, hubs=HUBS), "hubs"),
-        "demo": demo_batches(scratch / "demo"),
+def shapes(edges: int, scratch: Path, names: list[str]) -> dict[str, Files]:
+    made: dict[str, Callable[[], Files]] = {
+        "spread": lambda: as_files(synthetic_edges(edges, hubs=0), "spread"),
+        "hubs": lambda: as_files(synthetic_edges(edges, hubs=HUBS), "hubs"),
+        "demo": lambda: demo_batches(scratch / "demo"),
     }
+    return {name: made[name]() for name in names}
 
 
 def warm_up(store: GraphStore) -> None:
@@ -191,7 +211,7 @@ def main() -> dict[str, float]:
     records = int(os.environ.get("BENCH_RECORDS", 10_000_000))
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="vpcflow-bench-") as scratch:
-        rows = shapes(edges, Path(scratch))
+        rows = shapes(edges, Path(scratch), os.environ.get("BENCH_SHAPES", "spread,hubs,demo").split(","))
         for server, store in servers(Path(scratch)):
             for shape, files in rows.items():
                 for name, value in compare(store, shape, files, runs).items():

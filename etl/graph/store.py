@@ -68,6 +68,15 @@ def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: st
     return ""
 
 
+def creation_rows(flows: FlowRows, positions: Sequence[int], elements: Mapping[str, str]) -> list[list[Any]]:
+    """CREATE_FLOWS rows for the edges at `positions`, their ends by element id."""
+    rows = []
+    for i in positions:
+        source, destination = flows.ends[i]
+        rows.append([elements[source], elements[destination], flows.keys[i], *flows.attributes[i], *flows.added[i]])
+    return rows
+
+
 def _count(rows: Sized) -> str:
     return f"<{len(rows)} rows>"
 
@@ -227,10 +236,7 @@ class GraphStore:
 
     def _upsert_flows(self, tx: neo4j.ManagedTransaction, flows: FlowRows, elements: Mapping[str, str]) -> None:
         """Add to the edges that exist (found by key), then create the rest."""
-        new: list[list[Any]] = []
-        for i in self._add_to_flows(tx, flows):
-            source, destination = flows.ends[i]
-            new.append([elements[source], elements[destination], flows.keys[i], *flows.attributes[i], *flows.added[i]])
+        new = creation_rows(flows, self._add_to_flows(tx, flows), elements)
         for rows in _chunks(new, self.batching.creates):
             created = tx.run(cypher.CREATE_FLOWS, rows=_Rows(rows)).single(strict=True)["created"]
             if created != len(rows):  # an edge must never vanish because an endpoint was not found
