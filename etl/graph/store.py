@@ -139,6 +139,14 @@ def _describe(endpoint: BoltEndpoint, error: Exception) -> StoreUnavailableError
 
 
 _DRIVER_ERRORS = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError)
+_RECONNECT_PAUSE = 1.0
+
+
+def _lost_connection(error: Exception) -> bool:
+    """A connection lost in a way the driver does not retry itself, as a restarting server causes: a
+    reset while it starts up, a read whose COMMIT went unanswered (a read has nothing to commit)."""
+    lost = isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError)
+    return lost and _tls_failure(error) is None
 
 
 class GraphStore:
@@ -158,14 +166,18 @@ class GraphStore:
                 session.run(statement).consume()
 
     def is_loaded(self, source_id: str, digest: str) -> bool:
-        try:
-            with self._session() as session:
-                entries = session.execute_read(
-                    lambda tx: tx.run(cypher.LEDGER_ENTRIES, id=source_id, digest=digest).data()
-                )
-        except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from None
-        return any(e["digest"] == digest for e in entries)
+        deadline = time.monotonic() + self.retry_seconds
+        while True:
+            try:
+                with self._session() as session:
+                    entries = session.execute_read(
+                        lambda tx: tx.run(cypher.LEDGER_ENTRIES, id=source_id, digest=digest).data()
+                    )
+                return any(e["digest"] == digest for e in entries)
+            except _DRIVER_ERRORS as error:
+                if not _lost_connection(error) or time.monotonic() >= deadline:
+                    raise _describe(self.endpoint, error) from None
+                time.sleep(_RECONNECT_PAUSE)
 
     def load(self, batch: FileBatch, *, reload: bool = False) -> LoadOutcome:
         """Write one file's rows and its ledger entry in one transaction, or nothing.
@@ -190,6 +202,9 @@ class GraphStore:
                 _back_off(batch.source_id, error, attempt, deadline)
                 continue
             except _DRIVER_ERRORS as error:
+                if _lost_connection(error) and time.monotonic() < deadline:
+                    time.sleep(_RECONNECT_PAUSE)
+                    continue
                 # After a dropped COMMIT, the server that stayed away leaves that commit in doubt.
                 gone = self._gone_while_committing(batch.source_id) if uncertain else _describe(self.endpoint, error)
                 raise gone from None
