@@ -37,6 +37,16 @@ def preparers(workers: int, files: int) -> Executor:
     return ThreadPoolExecutor(1)
 
 
+def stop_workers(pool: Executor) -> None:
+    """End the worker processes of a load that stops. A pool broken by a dead worker can leave another
+    one blocked for ever on a result nobody reads, and the pool's shutdown then waits on it (seen with
+    CPython 3.11: a loader that never exited). Python 3.14 has `terminate_workers()` for this; before
+    it, the pool's own table of processes is the only way to them."""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
+
+
 def _start_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it and stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
