@@ -69,8 +69,11 @@ class Account:
     default_vpc: str
 
 
-def _interface(ec2: Any, subnet: str, **params: Any) -> dict[str, Any]:
-    return ec2.create_network_interface(SubnetId=subnet, **params)["NetworkInterface"]
+def _interface(ec2: Any, subnet: str, address: str, **params: Any) -> dict[str, Any]:
+    """An interface at a fixed address, from .200 up: moto gives instances addresses in order from the
+    bottom of the subnet but an interface one at random anywhere in it, so web-4 and the load balancer
+    once shared 10.0.1.7; AWS never gives an address twice."""
+    return ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=address, **params)["NetworkInterface"]
 
 
 def _instances(ec2: Any, subnet: str, group: str, expected: set[Row], names: list[str | None]) -> list[dict[str, Any]]:
@@ -110,7 +113,7 @@ def _web_servers(ec2: Any, subnets: dict[str | None, str], expected: set[Row]) -
     web = _instances(ec2, subnets["web"], "web", expected, [f"web-{i}" for i in range(1, 8)])
     _instances(ec2, subnets["data"], "data", expected, [None])
     web_1_interface = web[0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
-    ec2.assign_private_ip_addresses(NetworkInterfaceId=web_1_interface, SecondaryPrivateIpAddressCount=1)
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=web_1_interface, PrivateIpAddresses=["10.0.1.200"])
     interface = ec2.describe_network_interfaces(NetworkInterfaceIds=[web_1_interface])["NetworkInterfaces"][0]
     assert len(interface["PrivateIpAddresses"]) == 2
     expected |= {("ip", a["PrivateIpAddress"], "web-1", "web", "instance") for a in interface["PrivateIpAddresses"]}
@@ -131,11 +134,12 @@ def _managed_interfaces(ec2: Any, elbv2: Any, vpc: str, subnets: dict[str | None
     # description; moto's load balancer makes none, so they are made here as AWS describes them.
     balancer = elbv2.create_load_balancer(Name="shop-lb", Subnets=[subnets["web"], subnets["web-b"]])
     arn_tail = balancer["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/")[1]  # app/shop-lb/<id>
-    for subnet in ("web", "web-b"):
-        interface = _interface(ec2, subnets[subnet], Description=f"ELB {arn_tail}")
+    for subnet, address in (("web", "10.0.1.201"), ("web-b", "10.0.2.201")):
+        interface = _interface(ec2, subnets[subnet], address, Description=f"ELB {arn_tail}")
         expected.add(("ip", interface["PrivateIpAddress"], "shop-lb", subnet, "load-balancer"))
-    for description, name, role in (("RDSNetworkInterface", "rds", "rds"), (LAMBDA_ENI, "lambda checkout", "lambda")):
-        interface = _interface(ec2, subnets["data"], Description=description)
+    for description, name, role, address in (("RDSNetworkInterface", "rds", "rds", "10.0.3.201"),
+                                             (LAMBDA_ENI, "lambda checkout", "lambda", "10.0.3.202")):  # fmt: skip
+        interface = _interface(ec2, subnets["data"], address, Description=description)
         expected.add(("ip", interface["PrivateIpAddress"], name, "data", role))
     endpoint = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3",
                                        VpcEndpointType="Interface", SubnetIds=[subnets["data"]])  # fmt: skip
@@ -143,11 +147,11 @@ def _managed_interfaces(ec2: Any, elbv2: Any, vpc: str, subnets: dict[str | None
     for interface in ec2.describe_network_interfaces(NetworkInterfaceIds=ids)["NetworkInterfaces"]:
         expected.add(("ip", interface["PrivateIpAddress"], "vpc-endpoint s3", "data", "vpc-endpoint"))
     bastion = _interface(
-        ec2, subnets["web"], Ipv6AddressCount=1, TagSpecifications=_tags("network-interface", "bastion")
+        ec2, subnets["web"], "10.0.1.202", Ipv6AddressCount=1, TagSpecifications=_tags("network-interface", "bastion")
     )
     for ip in (bastion["PrivateIpAddress"], bastion["Ipv6Addresses"][0]["Ipv6Address"]):
         expected.add(("ip", ip, "bastion", "web", "interface"))
-    spare = _interface(ec2, subnets[None])
+    spare = _interface(ec2, subnets[None], "10.1.0.201")
     expected.add(("ip", spare["PrivateIpAddress"], f"interface {spare['NetworkInterfaceId']}", "shop-vpc", "interface"))
 
 
@@ -158,6 +162,8 @@ def account(endpoint: str) -> Account:
     web_1 = _web_servers(ec2, subnets, expected)
     _managed_interfaces(ec2, _client(endpoint, "elbv2"), vpc, subnets, expected)
     default_vpc = next(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"])
+    addresses = [row[1] for row in expected if row[0] == "ip"]
+    assert len(addresses) == len(set(addresses)), "moto gave one address twice"
     return Account(ec2, expected, web_1, default_vpc)
 
 
