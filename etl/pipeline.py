@@ -19,7 +19,7 @@ from etl.errors import SourceError, StoreUnavailableError, VpcflowError
 from etl.formats import read_tables
 from etl.identify import Naming
 from etl.parse import ParseStats
-from etl.workers import preparers, stop_workers
+from etl.workers import preparers, stop_now
 
 if TYPE_CHECKING:
     from etl.graph.store import GraphStore
@@ -256,8 +256,7 @@ def load(
         except (StoreUnavailableError, BrokenExecutor) as error:
             # No later file can load either (a server away past the retry time, or a worker killed,
             # say by the kernel for memory). Each is named; the first with the error's own words.
-            pool.shutdown(wait=False, cancel_futures=True)
-            stop_workers(pool)
+            stop_now(pool)
             first, *rest = [source for source, _ in pending]
             record(FileResult(first.id, "failed", str(error)))
             for source in [*rest, *queue]:
