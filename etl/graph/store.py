@@ -149,6 +149,14 @@ def _lost_connection(error: Exception) -> bool:
     return lost and _tls_failure(error) is None
 
 
+def _reconnect_in_time(error: Exception, deadline: float) -> bool:
+    """After a pause, whether to try again: the connection was lost and the retry time is not spent."""
+    if _lost_connection(error) and time.monotonic() < deadline:
+        time.sleep(_RECONNECT_PAUSE)
+        return True
+    return False
+
+
 class GraphStore:
     def __init__(self, driver: neo4j.Driver, endpoint: BoltEndpoint, retry_seconds: float = RETRY_SECONDS) -> None:
         self.driver = driver
@@ -175,9 +183,8 @@ class GraphStore:
                     )
                 return any(e["digest"] == digest for e in entries)
             except _DRIVER_ERRORS as error:
-                if not _lost_connection(error) or time.monotonic() >= deadline:
+                if not _reconnect_in_time(error, deadline):
                     raise _describe(self.endpoint, error) from None
-                time.sleep(_RECONNECT_PAUSE)
 
     def load(self, batch: FileBatch, *, reload: bool = False) -> LoadOutcome:
         """Write one file's rows and its ledger entry in one transaction, or nothing.
@@ -202,8 +209,7 @@ class GraphStore:
                 _back_off(batch.source_id, error, attempt, deadline)
                 continue
             except _DRIVER_ERRORS as error:
-                if _lost_connection(error) and time.monotonic() < deadline:
-                    time.sleep(_RECONNECT_PAUSE)
+                if _reconnect_in_time(error, deadline):
                     continue
                 # After a dropped COMMIT, the server that stayed away leaves that commit in doubt.
                 gone = self._gone_while_committing(batch.source_id) if uncertain else _describe(self.endpoint, error)
