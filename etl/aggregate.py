@@ -38,7 +38,8 @@ RECORD_FIELDS = frozenset((
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
 UNKNOWN_ACTION = "-"
-_SUMS = ("count", "packets", "bytes")
+# What an edge row sums over its flows (the store adds a file's sums to an edge's).
+SUMS = ("count", "packets", "bytes")
 
 
 def _column(table: pa.Table, name: str, type_: pa.DataType) -> pa.ChunkedArray | pa.Array:
@@ -102,7 +103,7 @@ def edges(records: pa.Table) -> pa.Table:
 
 
 def _renamed(grouped: pa.Table) -> pa.Table:
-    names = {f"{name}_sum": name for name in _SUMS} | {
+    names = {f"{name}_sum": name for name in SUMS} | {
         "count_all": "count",
         "first_seen_min": "first_seen",
         "last_seen_max": "last_seen",
@@ -151,7 +152,7 @@ def merge(tables: Iterable[pa.Table]) -> pa.Table:
     if table.num_rows == 0:
         return EDGE_SCHEMA.empty_table()
     grouped = table.group_by(list(EDGE_KEYS), use_threads=False).aggregate(
-        [(name, "sum") for name in _SUMS] + [("first_seen", "min"), ("last_seen", "max")]
+        [(name, "sum") for name in SUMS] + [("first_seen", "min"), ("last_seen", "max")]
     )
     return _renamed(grouped).select(EDGE_SCHEMA.names)
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl.aggregate import SUMS
 from etl.parse import ParseStats
 
-SUMS = ("count", "packets", "bytes")
 # The order of the list a file adds to an edge; cypher.ADD_TO_FLOWS reads it by position. The
 # packet-level addresses (NAT, transit) are unioned, first/last seen widened.
 ADDED = (*SUMS, "first_seen", "last_seen", "pkt_srcaddrs", "pkt_dstaddrs")
