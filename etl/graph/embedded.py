@@ -29,6 +29,7 @@ _LOCK_FILE = "embedded.lock"
 _SERVED_FILE = "served.json"
 _PORT_FILE = "bolt-port"
 _DATA_DIR = "arcadedb"
+_HTTP_PORTS = 15
 _LOGGING = """handlers = java.util.logging.FileHandler
 java.util.logging.FileHandler.pattern = {log}
 java.util.logging.FileHandler.limit = 10000000
@@ -138,7 +139,10 @@ def _collector() -> list[str]:
     return [] if "GC" in os.environ.get("ARCADEDB_JVM_ARGS", "") else ["-XX:+UseParallelGC"]
 
 
-def _start_server(home: Path, password: str, bolt_port: int) -> Any:
+def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> Any:
+    """HTTP (unused by vpcflow, but ArcadeDB always serves it) takes the first free port of a range from
+    `http_port` up: another process may take a probed free port before the server binds it (seen with
+    two servers starting at once)."""
     try:
         from arcadedb_embedded import ArcadeDBServer
     except ImportError:
@@ -148,7 +152,7 @@ def _start_server(home: Path, password: str, bolt_port: int) -> Any:
     config = {
         "server_plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
         "bolt_port": bolt_port,
-        "http_port": _free_port(),
+        "http_port": f"{http_port}-{min(http_port + _HTTP_PORTS, 65535)}",
     }
     jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}", *_collector()]}
     with (home / "server-stderr.log").open("a") as log, _stderr_to(log):
@@ -169,7 +173,7 @@ def embedded_endpoint(home: Path, *, serve: bool = False) -> Iterator[BoltEndpoi
     with _exclusive(home):
         port = _bolt_port(home)
         endpoint = BoltEndpoint(f"bolt://127.0.0.1:{port}", USER, root_password(home), DATABASE)
-        server = _start_server(home, endpoint.password, port)
+        server = _start_server(home, endpoint.password, port, _free_port())
         try:
             if serve:
                 _private_file(home / _SERVED_FILE, json.dumps(asdict(endpoint)))
