@@ -61,7 +61,11 @@ class Served:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()  # fail, but leave no server behind
+                raise AssertionError("db serve did not stop within 60 s of SIGTERM") from None
 
 
 @pytest.fixture
