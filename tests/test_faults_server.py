@@ -84,10 +84,10 @@ def ledger_count(endpoint: BoltEndpoint) -> int:
 
 def _thread_taking(pid: int, signum: int) -> int:
     """A thread of `pid` other than its main one that does not block `signum`: one of the JVM's."""
-    for tid in sorted(int(t) for t in os.listdir(f"/proc/{pid}/task")):
+    for tid in (int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid):
         status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
         blocked = int(re.search(r"^SigBlk:\s*(\w+)$", status, re.MULTILINE)[1], 16)  # type: ignore[index]
-        if tid != pid and not blocked >> (signum - 1) & 1:
+        if not blocked >> (signum - 1) & 1:
             return tid
     raise AssertionError(f"no thread of {pid} takes signal {signum}")
 
