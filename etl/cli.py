@@ -27,7 +27,12 @@ from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
 from etl.workers import use_system_allocator
 
-app = typer.Typer(no_args_is_help=True, help="Turn AWS VPC Flow Logs into a graph you can query and look at.")
+# Local variables in a traceback would print settings, keys and passwords (typer shows them by default).
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Turn AWS VPC Flow Logs into a graph you can query and look at.",
+    pretty_exceptions_show_locals=False,
+)
 known_ips_app = typer.Typer(no_args_is_help=True, help="Known addresses: discover them from an AWS account.")
 app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
