@@ -49,14 +49,29 @@ def _global(
     neo4j_database: Annotated[str | None, typer.Option(help="[env: NEO4J_DATABASE]")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
-    logging.getLogger("neo4j").setLevel(logging.INFO)  # at DEBUG the driver logs every query's parameters: the data
+    _configure_logging(debug)
     use_system_allocator()
     flags = {"home": home, "neo4j_uri": neo4j_uri, "neo4j_user": neo4j_user, "neo4j_database": neo4j_database}
     state = State(Settings(), debug)
     with errors(state):
         state.settings = resolve_settings(flags)
     ctx.obj = state
+
+
+# At DEBUG these log what must not reach a terminal or a CI log: the neo4j driver every query's parameters
+# (the data); botocore and urllib3 request headers and signing material (the access key id, the
+# X-Amz-Security-Token). INFO keeps what they say about retries and connections.
+_CAPPED_LOGGERS = ("neo4j", "botocore", "boto3", "s3transfer", "urllib3")
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
+    )
+    for name in _CAPPED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 SourcesArgument = Annotated[

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
 from etl.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 # Setting name -> environment variable. `.env.example` documents each one.
 ENV_VARS = {
@@ -75,11 +79,50 @@ def resolve_settings(
     path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     dotenv = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for name, var in ENV_VARS.items():
-        raw = environ.get(var) or dotenv.get(var)
-        if raw:
-            values[name] = _coerce(name, raw)
+        if raw := environ.get(var):
+            values[name], origins[name] = _coerce(name, raw), "the environment"
+        elif raw := dotenv.get(var):
+            values[name], origins[name] = _coerce(name, raw), str(path)
     for name, value in (flags or {}).items():
         if value is not None:
             values[name] = _coerce(name, value) if isinstance(value, str) else value
+            origins[name] = "a command-line option"
+    if values.get("neo4j_uri"):
+        values |= _uri_credentials(values["neo4j_uri"])
+    _warn_mixed_origins(origins, dotenv_origin=str(path))
     return replace(Settings(), **values)
+
+
+def _uri_credentials(uri: str) -> dict[str, str]:
+    """`bolt://user:password@host` as a URI without them, and the user and password it held.
+
+    The URI is shown in messages and summaries; the password in it must not be."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return {}  # the driver names what is wrong with it, and no password is shown: it has no '@' we could parse
+    if "@" not in parts.netloc:
+        return {}
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    found = {"neo4j_uri": urlunsplit(parts._replace(netloc=host))}
+    if user:
+        found["neo4j_user"] = unquote(user)
+    if has_password:
+        found["neo4j_password"] = unquote(password)
+    return found
+
+
+def _warn_mixed_origins(origins: Mapping[str, str], dotenv_origin: str) -> None:
+    """A `.env` in the working directory is whoever wrote it: if it names the server while the password
+    comes from elsewhere (the user's environment), that password would go to a server the file chose."""
+    uri_from, password_from = origins.get("neo4j_uri"), origins.get("neo4j_password")
+    if uri_from == dotenv_origin and password_from not in (None, dotenv_origin):
+        log.warning(
+            "NEO4J_URI comes from %s but NEO4J_PASSWORD from %s: the password goes to the server that file names; "
+            "check the file, or set NEO4J_URI yourself",
+            dotenv_origin,
+            password_from,
+        )
