@@ -135,3 +135,15 @@ def test_the_cli_says_it_on_stderr(tmp_path: Path) -> None:
     )
     assert "WARNING: NEO4J_URI comes from" in result.stderr
     assert "from-my-shell" not in result.stderr + result.stdout
+
+
+def test_debug_tracebacks_show_no_local_variables(tmp_path: Path) -> None:
+    """Typer prints each frame's local variables by default: settings, keys, the driver's auth tuple."""
+    env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": "SeCrEtPw123"}
+    result = subprocess.run(
+        [*VPCFLOW, "--debug", "db", "status"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "StoreUnavailableError" in result.stderr
+    assert " locals " not in result.stderr
+    assert "SeCrEtPw123" not in result.stderr + result.stdout
