@@ -51,22 +51,24 @@ class ParseStats:
 
 
 def _read_header(stream: BinaryIO) -> tuple[list[str] | None, bytes]:
-    """The header's fields if the first non-blank line is one, and the bytes to parse after it."""
-    buffered = b""
-    while True:
+    """The header's fields if the first non-blank line is one, and the bytes to parse after it.
+
+    Blank lines before it are dropped read by read, so a file of nothing but newlines costs one
+    pass and at most two reads of memory (kept whole, they were re-scanned on every read)."""
+    line = b""
+    while b"\n" not in line and len(line) <= _MAX_HEADER_BYTES:
         chunk = stream.read(_MAX_HEADER_BYTES)
-        buffered += chunk
-        stripped = buffered.lstrip()
-        end = stripped.find(b"\n")
-        if end >= 0 or not chunk or len(stripped) > _MAX_HEADER_BYTES:
+        if not chunk:
             break
-    line = stripped[: end if end >= 0 else len(stripped)]
-    if len(line) > _MAX_HEADER_BYTES:
-        return None, buffered
-    tokens = line.decode("utf-8", "replace").split()
+        line += chunk if line else chunk.lstrip()
+    end = line.find(b"\n")
+    first = line[: end if end >= 0 else len(line)]
+    if len(first) > _MAX_HEADER_BYTES:
+        return None, line
+    tokens = first.decode("utf-8", "replace").split()
     if is_header(tokens):
-        return tokens, stripped[end + 1 :] if end >= 0 else b""
-    return None, buffered
+        return tokens, line[end + 1 :] if end >= 0 else b""
+    return None, line
 
 
 class _BlockParser:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -216,3 +218,42 @@ def test_one_bad_line_costs_one_line(bad: bytes, reason: str) -> None:
     rows, stats = parse_bytes(good * 3 + bad + b"\n" + good * 2)
     assert len(rows) == 5
     assert stats.malformed == {reason: 1}
+
+
+GOOD = b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+HEADER = b"srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+RECORD = b"10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"  # HEADER's layout
+
+
+def peak_python_bytes(run: Callable[[], object]) -> int:
+    """The most memory Python objects held at once while `run` ran (Arrow's own buffers are not counted)."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\n" * (16 << 20), b" \r\n\t" * (4 << 20) + HEADER + b"\n" * (16 << 20) + RECORD],
+    ids=["blank lines only", "blank lines around a header"],
+)
+def test_blank_lines_are_skipped_in_bounded_memory(data: bytes) -> None:
+    """16 MB of blank lines held at most a few reads of the header search at once, not the whole run."""
+    source = io.BytesIO(data)
+    peak = peak_python_bytes(lambda: list(parse_stream(source, block_size=1 << 16, max_line=1 << 14)))
+    assert peak < 1 << 20
+
+
+def test_a_header_after_megabytes_of_blank_lines_still_rules() -> None:
+    # Were the header missed, the records would be read in the default v2 layout: all malformed.
+    data = gzip.compress(b"\n" * (10 << 20) + b"\r\n  \n" + HEADER + RECORD * 3)
+    stats = ParseStats()
+    rows = [r for t in parse_stream(open_text(io.BytesIO(data)), stats=stats) for r in t.to_pylist()]
+    assert stats.records == 3 and not stats.malformed
+    assert rows[0] == {
+        "srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "srcport": 40000, "dstport": 443, "protocol": 6,
+        "packets": 1, "bytes": 100, "start": 1700000000, "end": 1700000060, "action": "ACCEPT", "log-status": "OK",
+    }  # fmt: skip
