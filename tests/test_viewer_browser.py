@@ -76,7 +76,8 @@ class OpenedView:
 
     def visible_edges(self) -> list[dict[str, Any]]:
         return self.js(
-            "() => vpcflowView.visibleEdges.get().map(({from, to, action, count}) => ({from, to, action, count}))"
+            "() => vpcflowView.visibleEdges.get().map(({from, to, action, count}) =>"
+            " ({from: vpcflowView.keyOf(from), to: vpcflowView.keyOf(to), action, count}))"
         )
 
     def assert_quiet(self) -> None:
@@ -122,8 +123,12 @@ def open_view(browser: Browser, tmp_path: Path, request: pytest.FixtureRequest) 
 def test_the_datasets_hold_exactly_the_input_and_nothing_leaves_the_page(open_view: Callable[..., OpenedView]) -> None:
     graph = graph_from_rows(ROWS)
     view = open_view(graph)
-    assert sorted(view.js("() => vpcflowView.nodes.getIds()")) == sorted(n["id"] for n in graph.nodes)
-    drawn = view.js("() => vpcflowView.edges.get().map(e => [e.from, e.to, e.action, e.count])")
+    assert sorted(view.js("() => vpcflowView.nodes.getIds().map(vpcflowView.keyOf)")) == sorted(
+        n["id"] for n in graph.nodes
+    )
+    drawn = view.js(
+        "() => vpcflowView.edges.get().map(e => [vpcflowView.keyOf(e.from), vpcflowView.keyOf(e.to), e.action, e.count])"
+    )
     assert sorted(map(tuple, drawn)) == sorted((e["src"], e["dst"], e["action"], e["count"]) for e in graph.edges)
     assert view.js("() => vpcflowView.stabilisedMs") > 0
     view.assert_quiet()
@@ -147,7 +152,7 @@ def test_unchecking_reject_hides_reject_edges(open_view: Callable[..., OpenedVie
     assert {e["action"] for e in visible} == {"ACCEPT"}
     assert len(visible) == sum(r["action"] == "ACCEPT" for r in ROWS)
     # The network itself no longer knows the edges into the bastion, all of them REJECT.
-    assert view.js("() => vpcflowView.network.getConnectedEdges('10.0.3.5').length") == 1
+    assert view.js("() => vpcflowView.network.getConnectedEdges(vpcflowView.idOf('10.0.3.5')).length") == 1
     view.page.check("#show-reject")
     assert len(view.visible_edges()) == len(ROWS)
     view.assert_quiet()
@@ -169,7 +174,7 @@ def test_search_selects_and_focuses_the_node(open_view: Callable[..., OpenedView
     view = open_view(graph_from_rows(ROWS))
     view.page.fill("#search", query)
     view.page.press("#search", "Enter")
-    assert view.js("() => vpcflowView.network.getSelectedNodes()") == [expected]
+    assert view.js("() => vpcflowView.network.getSelectedNodes().map(vpcflowView.keyOf)") == [expected]
     view.page.fill("#search", "no-such-node")
     view.page.press("#search", "Enter")
     assert view.page.inner_text("#search-status") == "No node matches."
@@ -179,7 +184,7 @@ def test_search_selects_and_focuses_the_node(open_view: Callable[..., OpenedView
 def test_a_hostile_name_shows_as_text_and_runs_nothing(open_view: Callable[..., OpenedView]) -> None:
     rows = [*ROWS, flow("198.51.100.66", "10.0.2.20", "REJECT", 3, 5432, src_name=HOSTILE)]
     view = open_view(graph_from_rows(rows), title=HOSTILE)
-    assert view.js("() => vpcflowView.nodes.get('198.51.100.66').label") == HOSTILE
+    assert view.js("() => vpcflowView.nodes.get(vpcflowView.idOf('198.51.100.66')).label") == HOSTILE
     assert view.page.inner_text("h1") == HOSTILE
     assert view.js("() => document.scripts.length") == 3
     tooltip = hover_node(view, "198.51.100.66")
@@ -188,9 +193,10 @@ def test_a_hostile_name_shows_as_text_and_runs_nothing(open_view: Callable[..., 
 
 
 def hover_node(view: OpenedView, node_id: str) -> str:
-    """Move the mouse onto a node and return the text of the tooltip vis-network shows."""
+    """Move the mouse onto a node (by its real id) and return the text of the tooltip vis-network shows."""
     x, y = view.js(
-        """(id) => {
+        """(key) => {
+          const id = vpcflowView.idOf(key);
           const network = vpcflowView.network, box = document.querySelector('#graph canvas').getBoundingClientRect();
           network.moveTo({position: network.getPosition(id), scale: 1.5});
           const at = network.canvasToDOM(network.getPosition(id));
@@ -214,14 +220,17 @@ def test_edge_tooltips_name_the_protocol_and_times_in_utc(open_view: Callable[..
 
 def test_group_by_merges_nodes(open_view: Callable[..., OpenedView]) -> None:
     view = open_view(graph_from_rows(ROWS, group_by="group"))
-    ids = set(view.js("() => vpcflowView.nodes.getIds()"))
+    ids = set(view.js("() => vpcflowView.nodes.getIds().map(vpcflowView.keyOf)"))
     assert "group:web" in ids and not {"10.0.1.10", "10.0.1.11"} & ids
-    assert view.js("() => vpcflowView.nodes.get('group:web').label") == "web"
-    into_db = view.js("() => vpcflowView.edges.get().filter(e => e.to === '10.0.2.20' && e.from === 'group:web')")
+    assert view.js("() => vpcflowView.nodes.get(vpcflowView.idOf('group:web')).label") == "web"
+    into_db = view.js(
+        "() => vpcflowView.edges.get().filter(e => e.to === vpcflowView.idOf('10.0.2.20')"
+        " && e.from === vpcflowView.idOf('group:web'))"
+    )
     assert sorted((e["action"], e["count"]) for e in into_db) == [("ACCEPT", 200), ("REJECT", 2)]
     view.page.fill("#search", "10.0.1.11")
     view.page.press("#search", "Enter")
-    assert view.js("() => vpcflowView.network.getSelectedNodes()") == ["group:web"]
+    assert view.js("() => vpcflowView.network.getSelectedNodes().map(vpcflowView.keyOf)") == ["group:web"]
     view.assert_quiet()
 
 
@@ -267,13 +276,13 @@ def legend(view: OpenedView) -> list[str]:
 def test_nodes_are_sized_by_traffic_and_coloured_by_scope_or_group(open_view: Callable[..., OpenedView]) -> None:
     graph = graph_from_rows(ROWS)
     view = open_view(graph)
-    sizes = view.js("() => Object.fromEntries(vpcflowView.nodes.get().map(n => [n.id, n.size]))")
+    sizes = view.js("() => Object.fromEntries(vpcflowView.nodes.get().map(n => [n.key, n.size]))")
     by_traffic = [sizes[n["id"]] for n in sorted(graph.nodes, key=lambda n: n["traffic"])]
     assert by_traffic == sorted(by_traffic) and (by_traffic[0], by_traffic[-1]) == (7, 30)
     # Two of seven nodes have a group: too few to colour by.
     assert view.page.input_value("#colour-by") == "scope"
     assert legend(view) == ["vpc 1", "public 1", "aws-service 1", "unknown 4"]
-    assert view.js("() => vpcflowView.nodes.get('203.0.113.9').color.background") == "#ea580c"
+    assert view.js("() => vpcflowView.nodes.get(vpcflowView.idOf('203.0.113.9')).color.background") == "#ea580c"
     view.page.select_option("#colour-by", "group")
     assert legend(view) == ["web 2", "no group 5"]
     view.assert_quiet()
@@ -291,9 +300,33 @@ def test_parallel_edges_fan_out_within_bounds_and_a_small_view_fills_the_canvas(
 ) -> None:
     scan = [flow("192.0.2.1", "10.0.0.10", "REJECT", 1, port) for port in range(20, 40)]
     view = open_view(graph_from_rows([*scan, flow("10.0.0.10", "192.0.2.1", "ACCEPT", 1)]))
-    bends = view.js("() => vpcflowView.edges.get().map(e => [e.from, e.smooth.roundness])")
+    bends = view.js("() => vpcflowView.edges.get().map(e => [vpcflowView.keyOf(e.from), e.smooth.roundness])")
     fan = sorted(r for src, r in bends if src == "192.0.2.1")
     assert len(set(fan)) == 20 and (fan[0], fan[-1]) == pytest.approx((0.1, 0.6))
     assert [r for src, r in bends if src == "10.0.0.10"] == [0.15]
     assert view.js("() => vpcflowView.network.getScale()") == pytest.approx(1.25)
+    view.assert_quiet()
+
+
+PROTOTYPE_NAMES = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf", "__defineGetter__"]
+
+
+def test_nodes_named_like_object_members_lay_out_and_show_their_names(open_view: Callable[..., OpenedView]) -> None:
+    """vis-network keeps nodes in plain objects keyed by id: an id such as "constructor" found Object's
+    own member there and its physics recursed until the stack ran out, so the layout never froze."""
+    names = PROTOTYPE_NAMES
+    rows = [flow(a, b, "ACCEPT", 5 + i) for i, (a, b) in enumerate(zip(names, names[1:] + names[:1], strict=True))]
+    rows += [flow(f"10.0.0.{i}", "10.0.9.9", "REJECT", 1, src_name=name) for i, name in enumerate(names)]
+    view = open_view(graph_from_rows(rows))
+    labels = view.js("() => vpcflowView.nodes.get().map(n => n.label)")
+    assert sorted(labels) == sorted([*names, *names, "10.0.9.9"])
+    keys = view.js("() => vpcflowView.nodes.get().map(n => n.key)")
+    assert sorted(keys) == sorted([*names, *(f"10.0.0.{i}" for i in range(len(names))), "10.0.9.9"])
+    drawn = view.js("() => vpcflowView.edges.get().map(e => [vpcflowView.keyOf(e.from), vpcflowView.keyOf(e.to)])")
+    assert sorted(map(tuple, drawn)) == sorted((r["src"], r["dst"]) for r in rows)
+    view.page.fill("#search", "__proto__")
+    view.page.press("#search", "Enter")
+    selected = view.js("() => vpcflowView.network.getSelectedNodes().map(vpcflowView.keyOf)")
+    assert selected == ["__proto__"]
+    assert "constructor" in hover_node(view, "constructor")
     view.assert_quiet()
