@@ -250,6 +250,7 @@ def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.P
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     records: Annotated[int, typer.Option(min=1, help="How many flow records to write.")] = 100_000,
     output_path: Annotated[Path, typer.Option("--output", "-o", help="A .log/.gz file, or a folder.")] = Path(
         "demo-logs"
@@ -258,7 +259,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Same seed, same logs.")] = 7,
 ) -> None:
     """Write realistic flow logs of a small VPC (web, app, database, NAT, clients, scanners)."""
-    for path in demo_data.write_demo(output_path, records, files=files, seed=seed):
+    with errors(ctx.obj):
+        written = demo_data.write_demo(output_path, records, files=files, seed=seed)
+    for path in written:
         out.print(str(path), highlight=False)
 
 

@@ -276,17 +276,21 @@ def write_demo(path: Path, records: int, *, files: int = 1, seed: int = 7, start
     if records < 0 or files < 1:
         raise UsageError(f"need records >= 0 and files >= 1, got records={records} and files={files}")
     single = files == 1 and path.name.endswith((".gz", ".log"))
-    if not single:
-        path.mkdir(parents=True, exist_ok=True)
-    model, written, before = _Model(seed), [], 0
-    for index in range(files):
-        count = records // files + (index < records % files)
-        first = start + before // DEMO_RECORDS_PER_SECOND
-        target = path if single else path / _aws_name(seed, index, first)
-        with _open(target) as out:
-            out.write(HEADER.encode() + b"\n")
-            for batch in _batches(model, seed, index, count, first):
-                out.write("\n".join(batch).encode() + b"\n")
-        written.append(target)
-        before += count
+    target = path
+    try:
+        if not single:
+            path.mkdir(parents=True, exist_ok=True)
+        model, written, before = _Model(seed), [], 0
+        for index in range(files):
+            count = records // files + (index < records % files)
+            first = start + before // DEMO_RECORDS_PER_SECOND
+            target = path if single else path / _aws_name(seed, index, first)
+            with _open(target) as out:
+                out.write(HEADER.encode() + b"\n")
+                for batch in _batches(model, seed, index, count, first):
+                    out.write("\n".join(batch).encode() + b"\n")
+            written.append(target)
+            before += count
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror or error}") from error
     return written

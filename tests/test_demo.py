@@ -194,3 +194,12 @@ def test_known_ips_name_the_vpc_but_no_outsider() -> None:
     subnets = [ipaddress.ip_network(e["cidr"]) for e in entries if "cidr" in e]
     assert len(subnets) >= 3 and all(s.subnet_of(VPC) for s in subnets)
     assert all(any(ipaddress.ip_address(e["ip"]) in s for s in subnets) for e in addresses)
+
+
+@pytest.mark.parametrize("target", ["missing-folder/demo.log", "a-file/inside.log"])
+def test_an_output_that_cannot_be_written_is_one_sentence(target: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(
+        UsageError, match=f"^cannot write {tmp_path / target}: (No such file or directory|Not a directory)$"
+    ):
+        write_demo(tmp_path / target, 10)
