@@ -119,8 +119,8 @@ def load_aws_ip_ranges(path: Path) -> list[IPNetwork]:
         entries += [(e["ipv6_prefix"], e["service"]) for e in document["ipv6_prefixes"]]
         networks = {ipaddress.ip_network(prefix) for prefix, service in entries if service not in AWS_RANGES_EXCLUDED}
     except OSError as error:
-        raise UsageError(f"cannot read the AWS ip-ranges file {path}: {error.strerror}") from None
+        raise UsageError(f"cannot read the AWS ip-ranges file {path}: {error.strerror}") from error
     except (ValueError, KeyError, TypeError) as error:
         # ValueError covers bad JSON, bad UTF-8 and bad prefixes; KeyError/TypeError a different shape.
-        raise UsageError(f"{path} is not an AWS ip-ranges.json file ({type(error).__name__}: {error})") from None
+        raise UsageError(f"{path} is not an AWS ip-ranges.json file ({type(error).__name__}: {error})") from error
     return sorted(networks, key=lambda n: (n.version, n.network_address, n.prefixlen))

@@ -70,8 +70,8 @@ def _configure_logging(debug: bool) -> None:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
     )
-    for name in _CAPPED_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO)
+    for name in _CAPPED_LOGGERS:  # without --debug they inherit WARNING
+        logging.getLogger(name).setLevel(logging.INFO if debug else logging.NOTSET)
 
 
 SourcesArgument = Annotated[

@@ -46,12 +46,12 @@ def make_ec2_client(profile: str | None, region: str | None, endpoint_url: str |
     """The EC2 client discovery takes, built here so the CLI never imports boto3."""
     try:
         return boto3.Session(profile_name=profile).client("ec2", region_name=region, endpoint_url=endpoint_url)
-    except ProfileNotFound:
-        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from None
-    except NoRegionError:
-        raise UsageError("no AWS region given: use --region, AWS_REGION or a profile that sets one") from None
+    except ProfileNotFound as error:
+        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from error
+    except NoRegionError as error:
+        raise UsageError("no AWS region given: use --region, AWS_REGION or a profile that sets one") from error
     except ValueError as error:  # botocore's word for an endpoint URL it cannot use
-        raise UsageError(f"{endpoint_url!r} is not a usable EC2 endpoint URL: {error}") from None
+        raise UsageError(f"{endpoint_url!r} is not a usable EC2 endpoint URL: {error}") from error
 
 
 def discover_known_ips(ec2: EC2Client, *, page_size: int | None = None) -> list[Entry]:
@@ -60,14 +60,14 @@ def discover_known_ips(ec2: EC2Client, *, page_size: int | None = None) -> list[
     region = ec2.meta.region_name
     try:
         return _discover(ec2, {"PageSize": page_size} if page_size else {})
-    except NoCredentialsError:
+    except NoCredentialsError as error:
         raise SourceError(
             f"no AWS credentials found to query EC2 in {region}: use --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID"
-        ) from None
+        ) from error
     except ClientError as error:
-        raise SourceError(_refusal(error, region)) from None
+        raise SourceError(_refusal(error, region)) from error
     except BotoCoreError as error:  # unreachable endpoint, expired SSO token, ...: their own words
-        raise SourceError(f"cannot query EC2 in {region}: {error}") from None
+        raise SourceError(f"cannot query EC2 in {region}: {error}") from error
 
 
 def _refusal(error: ClientError, region: str) -> str:

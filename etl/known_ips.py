@@ -136,17 +136,17 @@ def _read(path: Path) -> yaml.Node | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise UsageError(f"cannot read the known-ips file {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"the known-ips file {path} is not UTF-8 text") from None
+        raise UsageError(f"cannot read the known-ips file {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise UsageError(f"the known-ips file {path} is not UTF-8 text") from error
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}{line}: not valid YAML ({error.problem or error.context})") from None
+        raise UsageError(f"{path}{line}: not valid YAML ({error.problem or error.context})") from error
     except yaml.YAMLError as error:
-        raise UsageError(f"{path}: not valid YAML ({error})") from None
+        raise UsageError(f"{path}: not valid YAML ({error})") from error
 
 
 def _line(node: yaml.Node) -> int:
@@ -191,4 +191,4 @@ def write_yaml(entries: Sequence[Mapping[str, object]], path: Path) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise UsageError(f"cannot write the known-ips file {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write the known-ips file {path}: {error.strerror}") from error

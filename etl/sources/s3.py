@@ -87,10 +87,10 @@ def make_s3_client(profile: str | None, region: str | None, endpoint_url: str | 
     """The one S3 client of a run."""
     try:
         client = boto3.Session(profile_name=profile).client("s3", region_name=region, endpoint_url=endpoint_url)
-    except ProfileNotFound:
-        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from None
+    except ProfileNotFound as error:
+        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from error
     except ValueError as error:  # botocore's word for an endpoint URL it cannot use
-        raise UsageError(f"{endpoint_url!r} is not a usable S3 endpoint URL: {error}") from None
+        raise UsageError(f"{endpoint_url!r} is not a usable S3 endpoint URL: {error}") from error
     return S3Client((profile, region, endpoint_url), client)
 
 
@@ -110,19 +110,19 @@ def s3_errors(location: S3Location) -> Iterator[None]:
         template = _CLIENT_ERRORS.get(code)
         if template is None:
             message = error.response.get("Error", {}).get("Message", "")
-            raise SourceError(f"S3 refused to serve {where}: {code} {message}".rstrip()) from None
-        raise SourceError(template.format(where=where, bucket=location.bucket)) from None
-    except NoCredentialsError:
+            raise SourceError(f"S3 refused to serve {where}: {code} {message}".rstrip()) from error
+        raise SourceError(template.format(where=where, bucket=location.bucket)) from error
+    except NoCredentialsError as error:
         raise SourceError(
             f"no AWS credentials found to read {where}: use --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from None
+        ) from error
     except EndpointConnectionError as error:
         host = urlsplit(str(error.kwargs.get("endpoint_url", ""))).netloc
-        raise SourceError(f"cannot reach S3 at {host} to read {where}") from None
+        raise SourceError(f"cannot reach S3 at {host} to read {where}") from error
     except ParamValidationError as error:
-        raise UsageError(f"S3 cannot be asked for {where}: {error}") from None
+        raise UsageError(f"S3 cannot be asked for {where}: {error}") from error
     except BotoCoreError as error:  # expired SSO tokens, partial credentials, timeouts: their own words
-        raise SourceError(f"cannot read {where}: {error}") from None
+        raise SourceError(f"cannot read {where}: {error}") from error
 
 
 class _Body(io.RawIOBase):
@@ -138,7 +138,7 @@ class _Body(io.RawIOBase):
         try:
             return self._body.readinto(buffer)  # type: ignore[no-any-return]
         except BotoCoreError as error:
-            raise OSError(f"the download broke off: {error}") from None
+            raise OSError(f"the download broke off: {error}") from error
 
     def close(self) -> None:
         if not self.closed:

@@ -55,11 +55,11 @@ def parse_time(text: str, now: datetime) -> datetime:
         return now.astimezone(UTC) - timedelta(**{_SPAN_UNITS[span[2]]: int(span[1])})
     try:
         parsed = datetime.fromisoformat(cleaned)
-    except ValueError:
+    except ValueError as error:
         raise UsageError(
             f"{text!r} is not a time: give ISO 8601 (2026-01-02T00:00:00Z), a date (2026-01-02) "
             "or a span back from now (90m, 24h, 7d)"
-        ) from None
+        ) from error
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
