@@ -1,6 +1,8 @@
 """The embedded server starts even when the HTTP port it was given is taken by the time it binds, as
 when two servers start at once (a process of its own: one embedded server per JVM here)."""
 
+import ipaddress
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +36,55 @@ def test_a_taken_http_port_moves_the_server_to_the_next_free_one(tmp_path: Path)
     assert result.returncode == 0, result.stderr[-2000:]
     offset, status = map(int, result.stdout.split())
     assert 1 <= offset <= _HTTP_PORTS and status == 204
+
+
+SERVE_UNTIL_TOLD = """
+import os, sys
+from pathlib import Path
+from etl.graph.embedded import _free_port, _start_server
+
+server = _start_server(Path(sys.argv[1]), "a-password-for-the-test", _free_port(), _free_port())
+print("ready", flush=True)
+sys.stdin.readline()
+server.stop()
+os._exit(0)
+"""
+
+
+def _listening(pid: int) -> set[tuple[str, int]]:
+    """The (address, port) of every listening TCP socket process `pid` holds, from /proc."""
+    held = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port = fields[1].split(":")
+            if fields[3] == "0A" and f"socket:[{fields[9]}]" in held:
+                # 32-bit words in hex, each in the host's byte order
+                raw = b"".join(
+                    int(address[i : i + 8], 16).to_bytes(4, sys.byteorder) for i in range(0, len(address), 8)
+                )
+                ip = ipaddress.ip_address(raw)
+                # Java listens on IPv6 sockets: 127.0.0.1 shows as ::ffff:127.0.0.1
+                found.add((str(getattr(ip, "ipv4_mapped", None) or ip), int(port, 16)))
+    return found
+
+
+def test_the_bolt_and_http_listeners_are_on_loopback_only(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE_UNTIL_TOLD, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdin is not None
+        assert server.stdout.readline() == "ready\n"
+        listening = _listening(server.pid)
+        server.stdin.write("stop\n")
+        server.stdin.flush()
+        assert server.wait(timeout=60) == 0
+    finally:
+        server.kill()
+    assert len(listening) >= 2  # Bolt and HTTP at least
+    assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, listening

@@ -30,6 +30,11 @@ _SERVED_FILE = "served.json"
 _PORT_FILE = "bolt-port"
 _DATA_DIR = "arcadedb"
 _HTTP_PORTS = 15
+# Every listener on the loopback address the clients dial, set by the engine's own setting names
+# (GlobalConfiguration): arcadedb-embedded 26.10.1 left Bolt on all interfaces, and its wrapper's `host`
+# default is a name, "localhost", which a resolver may turn into ::1.
+_LOOPBACK = "127.0.0.1"
+_LISTEN_ON = {"server_httpIncomingHost": _LOOPBACK, "bolt_host": _LOOPBACK}
 _LOGGING = """handlers = java.util.logging.FileHandler
 java.util.logging.FileHandler.pattern = {log}
 java.util.logging.FileHandler.limit = 10000000
@@ -153,6 +158,7 @@ def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> 
         "server_plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
         "bolt_port": bolt_port,
         "http_port": f"{http_port}-{min(http_port + _HTTP_PORTS, 65535)}",
+        **_LISTEN_ON,
     }
     jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}", *_collector()]}
     with (home / "server-stderr.log").open("a") as log, _stderr_to(log):
