@@ -17,7 +17,6 @@ is stretched to 256 with HKDF-SHA256 (info "vpcflow ipcrypt-pfx").
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
 import socket
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from etl.errors import UsageError
+from etl.statedir import create_private, read_private, state_dir, warn_if_open
 
 KEY_FILE = "pseudonym-key"
 MIN_KEY_BYTES = 16
@@ -68,9 +68,14 @@ def existing_key(home: Path, configured: str | None) -> bytes | None:
     """The configured key, else the one saved in `home`, else None."""
     if configured:
         return key_from_hex(configured)
-    path = home / KEY_FILE
+    warn_if_open(home)
+    return _saved_key(home / KEY_FILE)
+
+
+def _saved_key(path: Path) -> bytes | None:
+    """The key in `path`, refused when it is a link or open to other users; None when there is none."""
     try:
-        return key_from_hex(path.read_text(), f"the key file {path}")
+        return key_from_hex(read_private(path, "the key file"), f"the key file {path}")
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -87,23 +92,15 @@ def load_or_create_key(home: Path, configured: str | None) -> tuple[bytes, Path 
 
 def _create_key(path: Path) -> tuple[bytes, Path | None]:
     key = secrets.token_bytes(PFX_KEY_BYTES)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            os.fchmod(file.fileno(), 0o600)  # the umask could only narrow it, but say it exactly
-            file.write(key.hex() + "\n")
-        try:
-            # link() fails when the name exists: a concurrent first run keeps its key and we read it.
-            os.link(partial, path)
-        except FileExistsError:
-            return key_from_hex(path.read_text(), f"the key file {path}"), None
-        finally:
-            partial.unlink()
+        state_dir(path.parent)
+        created = create_private(path, key.hex() + "\n")
     except OSError as error:
         raise UsageError(f"cannot write the pseudonym key to {path}: {error.strerror}") from None
-    return key, path
+    if created:
+        return key, path
+    saved = _saved_key(path)  # a concurrent first run saved its key first: use that one
+    return (saved, None) if saved is not None else _create_key(path)  # unless it is gone again
 
 
 def _packed(text: str) -> bytes:

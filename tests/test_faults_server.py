@@ -51,7 +51,8 @@ class Served:
             )
         # Its last line comes once it is serving and listening for signals.
         wait_until(lambda: "stops it" in said.read_text() or process.poll() is not None, 120, "db serve to start")
-        return BoltEndpoint(**json.loads((self.home / "served.json").read_text()))
+        record = json.loads((self.home / "served.json").read_text())
+        return BoltEndpoint(**{name: value for name, value in record.items() if name != "pid"})
 
     def kill(self) -> None:
         assert self.process is not None

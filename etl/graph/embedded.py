@@ -1,17 +1,17 @@
 """The embedded default: ArcadeDB in this process, speaking Bolt on a loopback port.
 
-Its data, root password (mode 0600) and logs live in the state directory. One process owns that
-directory at a time (an advisory lock); `vpcflow db serve` also records its Bolt address there, so
-other commands on the same state directory connect to it instead of failing. The Bolt port is
-remembered too and taken again at the next start when it is free: a served store that restarts comes
-back where its clients' drivers look for it, so their retries reconnect.
+Its data, root password and logs live in the state directory (etl.statedir: 0700, files 0600, no
+symbolic link followed). One process owns that directory at a time (an advisory lock); `vpcflow db
+serve` also records its Bolt address there (etl.graph.served), so other commands on the same state
+directory connect to it instead of failing. The Bolt port is remembered too and taken again at the
+next start when it is free: a served store that restarts comes back where its clients' drivers look
+for it, so their retries reconnect.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import secrets
 import socket
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from etl.errors import StoreBusyError, StoreError
+from etl.graph import served
+from etl.statedir import create_private, open_private, read_private, read_unless_link, state_dir, tighten, write_private
 
 DATABASE = "vpcflow"
 USER = "root"
@@ -56,18 +58,11 @@ class BoltEndpoint:
     database: str | None
 
 
-def _private_file(path: Path, content: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(content)
-
-
 def root_password(home: Path) -> str:
-    """Generated once, readable by its owner only."""
+    """Generated once, readable by its owner only; refused when a link or open to other users."""
     path = home / _PASSWORD_FILE
-    if not path.exists():
-        _private_file(path, secrets.token_urlsafe(24))
-    return path.read_text().strip()
+    create_private(path, secrets.token_urlsafe(24))  # unless there is one already
+    return read_private(path, "the root password file").strip()
 
 
 def _free_port() -> int:
@@ -90,31 +85,21 @@ def _is_free(port: int) -> bool:
 def _bolt_port(home: Path) -> int:
     """The port this state directory's server used last time if it is still free, else a new one."""
     path = home / _PORT_FILE
-    text = path.read_text().strip() if path.exists() else ""
+    text = (read_unless_link(path) or "").strip()
     port = int(text) if text.isdigit() and _is_free(int(text)) else _free_port()
-    path.write_text(str(port))
+    write_private(path, str(port))
     return port
 
 
-def _answers(uri: str) -> bool:
-    host, port = uri.removeprefix("bolt://").rsplit(":", 1)
-    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=1):
-        return True
-    return False
-
-
 def served_endpoint(home: Path) -> BoltEndpoint | None:
-    """The endpoint `vpcflow db serve` recorded, if that server still answers."""
-    path = home / _SERVED_FILE
-    if not path.exists():
-        return None
-    endpoint = BoltEndpoint(**json.loads(path.read_text()))
-    return endpoint if _answers(endpoint.uri) else None
+    """The endpoint `vpcflow db serve` recorded, if the process that recorded it still serves it."""
+    fields = served.verified(home / _SERVED_FILE)
+    return None if fields is None else BoltEndpoint(**fields)
 
 
 @contextlib.contextmanager
 def _exclusive(home: Path) -> Iterator[None]:
-    with (home / _LOCK_FILE).open("a+") as handle:
+    with os.fdopen(open_private(home / _LOCK_FILE, os.O_RDWR | os.O_CREAT)) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -123,6 +108,20 @@ def _exclusive(home: Path) -> Iterator[None]:
                 f"or run `vpcflow db serve` once and let every command connect to it"
             ) from None
         yield
+
+
+@contextlib.contextmanager
+def _private_umask() -> Iterator[None]:
+    """Files the JVM creates meanwhile are its owner's only. The 0700 state directory is what keeps
+    other users out of the graph; this keeps its files private too if the directory is opened up or
+    copied with its modes. The umask is the process's, so it is narrowed around the start alone (the
+    user's own files, views and exports, keep their modes): files the server adds later rely on the
+    directory while it runs and are narrowed by `tighten` when it stops."""
+    saved = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(saved)
 
 
 @contextlib.contextmanager
@@ -153,7 +152,7 @@ def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> 
     except ImportError:
         raise StoreError(NOT_INSTALLED) from None
     logging_file = home / "logging.properties"
-    logging_file.write_text(_LOGGING.format(log=home / "server%g.log"))
+    write_private(logging_file, _LOGGING.format(log=home / "server%g.log"))
     config = {
         "server_plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
         "bolt_port": bolt_port,
@@ -161,7 +160,8 @@ def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> 
         **_LISTEN_ON,
     }
     jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}", *_collector()]}
-    with (home / "server-stderr.log").open("a") as log, _stderr_to(log):
+    stderr_log = open_private(home / "server-stderr.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(stderr_log, "a") as log, _stderr_to(log), _private_umask():
         server = ArcadeDBServer(str(home / _DATA_DIR), password, config, jvm)
         server.start()
         server.create_database(DATABASE)
@@ -171,19 +171,23 @@ def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> 
 @contextlib.contextmanager
 def embedded_endpoint(home: Path, *, serve: bool = False) -> Iterator[BoltEndpoint]:
     """A Bolt endpoint on the state directory's store: the served one, or a server of our own."""
-    home.mkdir(parents=True, exist_ok=True)
-    served = None if serve else served_endpoint(home)
-    if served is not None:
-        yield served
+    state_dir(home)
+    running = None if serve else served_endpoint(home)
+    if running is not None:
+        yield running
         return
     with _exclusive(home):
+        # Holding the lock, no server of this directory runs: a record left here (SIGKILL) is stale.
+        (home / _SERVED_FILE).unlink(missing_ok=True)
         port = _bolt_port(home)
         endpoint = BoltEndpoint(f"bolt://127.0.0.1:{port}", USER, root_password(home), DATABASE)
+        tighten(home)
         server = _start_server(home, endpoint.password, port, _free_port())
         try:
             if serve:
-                _private_file(home / _SERVED_FILE, json.dumps(asdict(endpoint)))
+                served.record(home / _SERVED_FILE, asdict(endpoint))
             yield endpoint
         finally:
             (home / _SERVED_FILE).unlink(missing_ok=True)
             server.stop()
+            tighten(home)
