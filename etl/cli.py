@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl import demo as demo_data
 from etl import pipeline, report
-from etl.cli_graph import db_app, query_app, view
+from etl.cli_graph import db_app, pseudonym_doubts, query_app, view
 from etl.cli_shared import State, err, errors, out
 from etl.config import Settings, resolve_settings
+from etl.display import literal
 from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
 from etl.identify import build_naming
@@ -183,8 +183,10 @@ def load(
         )
         if created:
             err.print(
-                f"generated a pseudonym key in {created}; keep it: the same key gives the same pseudonyms on "
-                "later loads, and `vpcflow reveal` needs it",
+                literal(
+                    f"generated a pseudonym key in {created}; keep it: the same key gives the same pseudonyms on "
+                    "later loads, and `vpcflow reveal` needs it"
+                ),
                 highlight=False,
             )
         options = pipeline.LoadOptions(
@@ -201,7 +203,7 @@ def load(
     out.print(report.summary_table(summary, dry_run))
     for result in summary.files:
         if result.status == "failed":
-            err.print(f"[red]failed:[/] {escape(result.source_id)}: {escape(result.detail)}", highlight=False)
+            err.print(report.failed_line(result.source_id, result.detail), highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -232,7 +234,7 @@ def parse(
     sys.stdout.flush()
     err.print(f"{stats.records:,} records ({stats.nodata:,} NODATA, {stats.skipdata:,} SKIPDATA)", highlight=False)
     for reason, count in stats.malformed.most_common():
-        err.print(f"malformed: {reason}: {count:,}", highlight=False)
+        err.print(literal(f"malformed: {reason}: {count:,}"), highlight=False)
     raise typer.Exit(3 if failed else 0)
 
 
@@ -243,7 +245,7 @@ def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.P
             sys.stdout.write(report.record_lines(table, form, header=form == "csv" and table.column_names != columns))
             columns = table.column_names
     except VpcflowError as error:
-        err.print(f"[red]failed:[/] {escape(source.id)}: {escape(str(error))}", highlight=False)
+        err.print(report.failed_line(source.id, str(error)), highlight=False)
         return False
     return True
 
@@ -294,7 +296,13 @@ def known_ips_discover(
 def reveal(
     ctx: typer.Context, pseudonyms: Annotated[list[str], typer.Argument(help="Pseudonymized addresses.")]
 ) -> None:
-    """The real address behind each pseudonym (needs the key the pseudonyms were made with)."""
+    """The real address behind each pseudonym (needs the key the pseudonyms were made with).
+
+    Prints PSEUDONYM, a tab, the real address. Any address reveals to some address, so the graph is
+    asked too: an input it does not hold as a pseudonym (a named or real address, or one it never
+    saw) still gets its line, with a warning on stderr, and the exit status is 1. When the graph
+    cannot be reached, a warning says so and the exit status is 0.
+    """
     from etl.pseudonymize import KEY_FILE, Pseudonymizer, existing_key
 
     state: State = ctx.obj
@@ -305,8 +313,12 @@ def reveal(
                 f"no pseudonym key: set VPCFLOW_KEY, or use the state directory whose {KEY_FILE} made them"
             )
         pseudonymizer = Pseudonymizer(key)
-        for pseudonym in pseudonyms:
-            out.print(f"{pseudonym}\t{pseudonymizer.reveal(pseudonym)}", highlight=False)
+        lines = [f"{pseudonym}\t{pseudonymizer.reveal(pseudonym)}\n" for pseudonym in pseudonyms]
+    doubts, checked = pseudonym_doubts(state, pseudonyms)
+    sys.stdout.write("".join(lines))
+    for doubt in doubts:
+        err.print(literal(f"warning: {doubt}"), highlight=False)
+    raise typer.Exit(1 if checked and doubts else 0)
 
 
 def main() -> NoReturn:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from etl.cli_shared import State, err, errors, out
+from etl.display import literal
 from etl.errors import UsageError
 from etl.graph.embedded import embedded_endpoint
 from etl.queries import browser_text, find_query, saved_queries
@@ -84,14 +84,10 @@ def db_reset(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help
 @query_app.command("list")
 def query_list(ctx: typer.Context) -> None:
     """The saved queries and their parameters."""
+    from etl import output
+
     with errors(ctx.obj):
-        table = Table("name", "title", "parameters (default)")
-        for query in saved_queries():
-            params = ", ".join(
-                f"{p.name}: {'|'.join(map(str, p.choices)) if p.choices else p.type} ({p.default})"
-                for p in query.params
-            )
-            table.add_row(query.name, query.title, params)
+        table = output.query_table(saved_queries())
     out.print(table)
 
 
@@ -118,8 +114,10 @@ def _run(state: State, name: str, params: list[str] | None) -> tuple[Any, list[s
 
     query = find_query(name)
     values = query.bind(params or [])
+    if query.writes:
+        err.print(literal(f"{query.name}: this query writes to the graph (its header says '// writes: true')"))
     with open_store(state.settings) as store:
-        columns, rows = store.query(query.text, values)
+        columns, rows = store.query(query.text, values, writes=query.writes)
     return query, columns, rows, values
 
 
@@ -139,7 +137,7 @@ def query_run(
             raise UsageError(f"--format takes one of {', '.join(output.FORMATS)}, not {format!r}")
         query, columns, rows, _ = _run(state, name, param)
     if format == "json":
-        out.print(output.as_json(rows), highlight=False, markup=False, soft_wrap=True)
+        sys.stdout.write(output.as_json(rows))  # not through rich: it would turn `:smile:` into an emoji
     elif format == "csv":
         sys.stdout.write(output.as_csv(columns, rows))
     elif rows:
@@ -162,6 +160,8 @@ def view(
 
     state: State = ctx.obj
     with errors(state):
+        if not output_path.parent.is_dir():  # before the query: it may take a while
+            raise UsageError(f"cannot write {output_path}: there is no folder {output_path.parent}")
         query, _, rows, values = _run(state, name, param)
         group_by = group_by or query.view.get("group-by")
         if group_by not in (None, "name", "group"):
@@ -171,7 +171,45 @@ def view(
             page = render_html(graph, title=title or query.title, params=values, subtitle=query.description)
         except ValueError as error:
             raise UsageError(f"{query.name}: {error}") from None
-        output_path.write_text(page, encoding="utf-8")
-    out.print(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)", highlight=False)
+        _write_page(output_path, page)
+    out.print(literal(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)"))
     if open_page:
         webbrowser.open(output_path.resolve().as_uri())
+
+
+def _write_page(path: Path, page: str) -> None:
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+
+
+def pseudonym_doubts(state: State, addresses: list[str]) -> tuple[list[str], bool]:
+    """Why each of `addresses` cannot be a pseudonym of the graph, and whether the graph could be asked.
+
+    Any address "reveals" to some address, so only the graph tells a pseudonym from a real address."""
+    import ipaddress
+
+    from etl.errors import StoreError
+    from etl.graph import cypher
+    from etl.graph.store import open_store
+
+    canonical = {address: str(ipaddress.ip_address(address)) for address in addresses}  # the graph's spelling
+    try:
+        with open_store(state.settings) as store:
+            _, rows = store.query(cypher.ADDRESS_KINDS, {"ids": sorted(set(canonical.values()))})
+    except StoreError as error:
+        return [f"cannot check that these are pseudonyms of the graph: {error}"], False
+    held = {row["id"]: row for row in rows}
+    doubts = []
+    for address, key in canonical.items():
+        row = held.get(key) or {}
+        if not row.get("held"):
+            doubts.append(f"{address} is not an address in the graph, so not one of its pseudonyms")
+        elif row.get("pseudonymized"):
+            continue
+        elif row.get("name"):
+            doubts.append(f"{address} is not a pseudonym: the graph holds it as the real address of {row['name']!r}")
+        else:
+            doubts.append(f"{address} is not a pseudonym: the graph holds it as a real address")
+    return doubts, True

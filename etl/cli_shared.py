@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from etl.config import Settings
+from etl.display import visible
 from etl.errors import VpcflowError
 
 out = Console(soft_wrap=True)
@@ -31,5 +32,6 @@ def errors(state: State) -> Iterator[None]:
     except VpcflowError as error:
         if state.debug:
             raise
-        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        # Messages quote paths and names from the data: shown as they are, never as markup or escapes.
+        err.print(Text.assemble(("error:", "bold red"), " ", visible(str(error))), highlight=False)
         raise typer.Exit(error.exit_code) from None

@@ -8,9 +8,13 @@ The header, one `// key: value` per line before the first line of Cypher:
     // param: by string count What to rank by.
     // choices: by=count|bytes|packets                      (the only values a parameter takes)
     // view: group-by=name                                  (hints for `vpcflow view`)
+    // writes: true                                         (the query may change the graph)
 
-TYPE is int, float, string, bool or time (epoch seconds, or ISO 8601 read as UTC when it has no zone,
-passed to the query as epoch seconds).
+TYPE is int (64-bit, as Cypher's integers), float, string, bool or time (epoch seconds, or ISO 8601
+read as UTC when it has no zone, passed to the query as epoch seconds).
+
+A query runs in a read transaction unless its header says `// writes: true`: a file that only looks
+like a question cannot delete the graph. `query run` and `view` say on stderr when a query writes.
 """
 
 from __future__ import annotations
@@ -38,6 +42,17 @@ def _bool(raw: str) -> bool:
     return raw.lower() in _TRUE
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _int64(raw: str) -> int:
+    """An integer Cypher can hold: the driver cannot send a larger one."""
+    value = int(raw)
+    if value not in _INT64:
+        raise OverflowError(raw)
+    return value
+
+
 def _finite(raw: str) -> float:
     value = float(raw)
     if not math.isfinite(value):
@@ -47,7 +62,7 @@ def _finite(raw: str) -> float:
 
 def _epoch_seconds(raw: str) -> int:
     if re.fullmatch(r"-?\d+", raw):
-        return int(raw)
+        return _int64(raw)
     moment = datetime.fromisoformat(raw)
     # Flow log times are UTC; a time without a zone means the same clock.
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
@@ -55,7 +70,7 @@ def _epoch_seconds(raw: str) -> int:
 
 # Each type: how text becomes a value, and how an error message names what it expected.
 _TYPES: dict[str, tuple[Callable[[str], Any], str]] = {
-    "int": (int, "an integer"),
+    "int": (_int64, "an integer"),
     "float": (_finite, "a number"),
     "string": (str, "a string"),
     "bool": (_bool, "true or false"),
@@ -78,6 +93,8 @@ class Param:
             value = parse(raw)
         except ValueError:
             raise UsageError(f"parameter {self.name} takes {expected}, not {raw!r}") from None
+        except OverflowError:
+            raise UsageError(f"parameter {self.name} takes 64-bit integers (-2**63 to 2**63-1), not {raw}") from None
         if self.choices and value not in self.choices:
             valid = ", ".join(map(str, self.choices))
             raise UsageError(f"parameter {self.name} takes one of {valid}, not {raw!r}")
@@ -92,6 +109,7 @@ class SavedQuery:
     text: str
     params: tuple[Param, ...] = field(default_factory=tuple)
     view: dict[str, str] = field(default_factory=dict)
+    writes: bool = False
 
     def bind(self, assignments: list[str]) -> dict[str, Any]:
         """Defaults overridden by `name=value` assignments, each checked against the header."""
@@ -190,7 +208,15 @@ def parse_query(name: str, text: str, source: str | None = None) -> SavedQuery:
             view |= _view_hints(value, source)
         else:
             meta[key] = value
-    return SavedQuery(name, meta.get("title", name), meta.get("description", ""), text, tuple(params), view)
+    writes = _writes(meta.get("writes", "false"), source)
+    return SavedQuery(name, meta.get("title", name), meta.get("description", ""), text, tuple(params), view, writes)
+
+
+def _writes(raw: str, source: str) -> bool:
+    try:
+        return _bool(raw)
+    except ValueError:
+        raise QueryError(f"{source}: '// writes: {raw}' should read 'true' or 'false'") from None
 
 
 def saved_queries() -> list[SavedQuery]:

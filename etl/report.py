@@ -8,7 +8,9 @@ import json
 
 import pyarrow as pa
 from rich.table import Table
+from rich.text import Text
 
+from etl.display import literal, spreadsheet_cell, visible
 from etl.pipeline import LoadSummary
 
 
@@ -21,8 +23,13 @@ def record_lines(table: pa.Table, form: str, *, header: bool) -> str:
     writer = csv.writer(out, lineterminator="\n")
     if header:
         writer.writerow(table.column_names)
-    writer.writerows(["" if v is None else v for v in row.values()] for row in table.to_pylist())
+    writer.writerows(["" if v is None else spreadsheet_cell(v) for v in row.values()] for row in table.to_pylist())
     return out.getvalue()
+
+
+def failed_line(source_id: str, detail: str) -> Text:
+    """`failed: NAME: WHY`, the file's name and the reason as literal text (names are anyone's choice)."""
+    return Text.assemble(("failed:", "red"), " ", visible(source_id), ": ", visible(detail))
 
 
 def summary_table(summary: LoadSummary, dry_run: bool) -> Table:
@@ -45,5 +52,5 @@ def summary_table(summary: LoadSummary, dry_run: bool) -> Table:
     ]
     rows += [(f"malformed: {reason}", count) for reason, count in summary.stats.malformed.most_common()]
     for what, value in rows:
-        table.add_row(what, f"{value:,}" if isinstance(value, int) else value)
+        table.add_row(literal(what), f"{value:,}" if isinstance(value, int) else value)
     return table

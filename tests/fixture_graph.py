@@ -108,6 +108,6 @@ SET a.first_seen = first, a.last_seen = last
 
 
 def write_fixture_graph(store: GraphStore) -> None:
-    store.query(_WRITE_ADDRESSES, {"rows": [a._asdict() for a in ADDRESSES]})
-    store.query(_WRITE_FLOWS, {"rows": [f._asdict() for f in FLOWS]})
-    store.query(_SET_SEEN, {})
+    store.query(_WRITE_ADDRESSES, {"rows": [a._asdict() for a in ADDRESSES]}, writes=True)
+    store.query(_WRITE_FLOWS, {"rows": [f._asdict() for f in FLOWS]}, writes=True)
+    store.query(_SET_SEEN, {}, writes=True)

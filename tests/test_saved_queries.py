@@ -267,6 +267,9 @@ def test_a_time_is_epoch_seconds_or_iso_8601_in_utc(raw: str, seconds: int) -> N
         ("since=yesterday", "parameter since takes epoch seconds or an ISO 8601 time such as 2026-01-01T06:00:00Z"),
         ("kk=3", "test has no parameter 'kk'; its parameters: k, by, depth, since, ratio, rejected"),
         ("k", "--param takes name=value, not 'k'"),
+        ("k=9223372036854775808", "parameter k takes 64-bit integers (-2**63 to 2**63-1), not 9223372036854775808"),
+        ("k=-9223372036854775809", "parameter k takes 64-bit integers"),
+        ("since=9223372036854775808", "parameter since takes 64-bit integers"),
     ],
 )
 def test_a_bad_parameter_says_what_is_valid(assignment: str, message: str) -> None:
@@ -285,11 +288,24 @@ def test_a_bad_parameter_says_what_is_valid(assignment: str, message: str) -> No
         ("// param: k int 5\n// choices: k=1|x", "parameter k takes an integer, not 'x'"),
         ("// param: k int 5\n// choices: k=1|2", "the default of k, 5, is not one of its choices"),
         ("// view: group-by", "should read 'key=value'"),
+        ("// writes: maybe", "'// writes: maybe' should read 'true' or 'false'"),
     ],
 )
 def test_a_bad_header_is_a_query_error_naming_the_file(header: str, message: str) -> None:
     with pytest.raises(QueryError, match=r"^bad\.cypher: .*" + re.escape(message)):
         parse_query("bad", f"{header}\nMATCH (n) RETURN n\n", "bad.cypher")
+
+
+def test_the_largest_64_bit_integers_bind() -> None:
+    query = parse_query("test", HEADER)
+    assert query.bind(["k=9223372036854775807"])["k"] == 2**63 - 1
+    assert query.bind(["k=-9223372036854775808"])["k"] == -(2**63)
+
+
+def test_only_a_query_whose_header_says_so_writes() -> None:
+    assert parse_query("w", "// title: W\n// writes: true\nMATCH (n) DETACH DELETE n\n").writes
+    assert not parse_query("test", HEADER).writes
+    assert not any(query.writes for query in saved_queries())
 
 
 def test_the_header_ends_at_the_first_line_of_cypher() -> None:

@@ -104,3 +104,10 @@ RETURN addresses, flows, files
 """
 
 DELETE_SOME = "MATCH (n) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS deleted"
+
+# `vpcflow reveal`: how the graph holds each address it is asked about, if at all.
+ADDRESS_KINDS = """
+UNWIND $ids AS id
+OPTIONAL MATCH (a:Address {id: id})
+RETURN id, a IS NOT NULL AS held, a.pseudonymized AS pseudonymized, a.name AS name
+"""

@@ -165,8 +165,8 @@ class GraphStore:
         self.agent = driver.get_server_info().agent or "unknown"
         self.batching = batching_for(self.agent)
 
-    def _session(self) -> neo4j.Session:
-        return self.driver.session(database=self.endpoint.database)
+    def _session(self, access: str = neo4j.WRITE_ACCESS) -> neo4j.Session:
+        return self.driver.session(database=self.endpoint.database, default_access_mode=access)
 
     def ensure_schema(self) -> None:
         with self._session() as session:
@@ -302,26 +302,67 @@ class GraphStore:
         tx.run(cypher.DELETE_LEDGER_ENTRY, id=entry["id"]).consume()
 
     def counts(self) -> dict[str, int]:
-        with self._session() as session:
-            record = session.run(cypher.COUNTS).single()
+        try:
+            with self._session(neo4j.READ_ACCESS) as session:
+                record = session.execute_read(lambda tx: tx.run(cypher.COUNTS).single())
+        except _DRIVER_ERRORS as error:
+            raise _describe(self.endpoint, error) from None
         return dict(record) if record else {}
 
-    def query(self, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-        """Column names and rows (raw driver values: nodes, relationships, paths, plain values)."""
+    def query(
+        self, text: str, parameters: dict[str, Any], *, writes: bool = False
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        """Column names and rows (raw driver values: nodes, relationships, paths, plain values).
+
+        Read-only unless `writes`: a query that changes the graph anyway is rolled back and refused."""
         try:
-            with self._session() as session:
-                result = session.run(text, parameters)
-                rows = [dict(record) for record in result]
-                return list(result.keys()), rows
+            with self._session(neo4j.WRITE_ACCESS if writes else neo4j.READ_ACCESS) as session:
+                run = session.execute_write if writes else session.execute_read
+                return run(_query_tx, text, parameters, not writes)
+        except _WroteWhileReading:
+            raise QueryError(READ_ONLY_REFUSED) from None
         except neo4j_errors.ClientError as error:
+            if error.code == "Neo.ClientError.Statement.AccessMode":  # Neo4j refuses writes itself
+                raise QueryError(READ_ONLY_REFUSED) from None
             raise QueryError(f"the server rejected the query: {error.message}") from None
+        except _DRIVER_ERRORS as error:
+            raise _describe(self.endpoint, error) from None
 
     def reset(self) -> int:
         deleted = 0
-        with self._session() as session:
-            while count := session.run(cypher.DELETE_SOME, limit=10_000).single(strict=True)["deleted"]:
-                deleted += count
+        try:
+            with self._session() as session:
+                while count := session.execute_write(_delete_some):
+                    deleted += count
+        except _DRIVER_ERRORS as error:
+            raise _describe(self.endpoint, error) from None
         return deleted
+
+
+READ_ONLY_REFUSED = (
+    "the query writes to the graph, so nothing it did was kept; a query meant to write says so "
+    "with a '// writes: true' line in its header"
+)
+
+
+class _WroteWhileReading(Exception):
+    """Raised inside a read transaction that changed the graph, so that the driver rolls it back."""
+
+
+def _query_tx(tx: neo4j.ManagedTransaction, text: str, parameters: dict[str, Any], read_only: bool) -> Any:
+    result = tx.run(text, parameters)
+    rows = [dict(record) for record in result]
+    keys = list(result.keys())
+    # ArcadeDB runs writes in a READ transaction over Bolt (checked on 26.10): the summary's counters
+    # are what tells, on both servers, and raising here rolls the transaction back.
+    counters = result.consume().counters
+    if read_only and (counters.contains_updates or counters.contains_system_updates):
+        raise _WroteWhileReading
+    return keys, rows
+
+
+def _delete_some(tx: neo4j.ManagedTransaction) -> int:
+    return int(tx.run(cypher.DELETE_SOME, limit=10_000).single(strict=True)["deleted"])
 
 
 @contextlib.contextmanager
