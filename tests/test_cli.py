@@ -9,8 +9,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -19,8 +21,17 @@ from etl.graph.store import GraphStore
 
 runner = CliRunner()
 
-COMMANDS = [[], ["load"], ["demo"], ["view"], ["db"], ["db", "serve"], ["db", "status"], ["db", "reset"]]
-COMMANDS += [["query"], ["query", "list"], ["query", "show"], ["query", "run"]]
+
+def command_paths(command: Any, path: tuple[str, ...] = ()) -> list[list[str]]:
+    """Every command and group of the app, found by walking it as sqlite-utils' tests/test_docs.py does
+    (typer 0.29 carries its own click: a group is what has subcommands)."""
+    paths = [list(path)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        paths += command_paths(sub, (*path, name))
+    return paths
+
+
+COMMANDS = command_paths(typer.main.get_command(app))
 
 LINES = [
     # src dst srcport dstport protocol packets bytes action, repeated `times`
@@ -53,6 +64,11 @@ def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output and len(result.output.splitlines()) > 4
+
+
+def test_the_walk_finds_every_command() -> None:
+    names = {" ".join(c) for c in COMMANDS}
+    assert {"parse", "reveal", "known-ips", "known-ips discover", "query run", "db serve", "view"} <= names
 
 
 def test_module_entry_point_runs() -> None:

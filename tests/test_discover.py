@@ -266,3 +266,23 @@ def test_client_settings_errors(no_aws_config: None, profile: str | None, region
 
 def test_client_for_a_region(no_aws_config: None) -> None:
     assert make_ec2_client(None, REGION).meta.region_name == REGION
+
+
+def test_the_command_writes_the_file_and_prints_the_yaml(
+    account: Account, endpoint: str, no_aws_config: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    runner, command = CliRunner(), ["known-ips", "discover", "--region", REGION, "--endpoint-url", endpoint]
+    result = runner.invoke(app, [*command, "-o", "known-ips.yaml"])
+    assert result.exit_code == 0, result.output
+    entries = discover_known_ips(account.ec2)
+    assert result.stderr == f"wrote {len(entries):,} entries to known-ips.yaml\n"
+    assert KnownIPs.load(tmp_path / "known-ips.yaml").lookup(account.web_1) == Known("web-1", "web", "instance")
+    printed = runner.invoke(app, command)
+    assert printed.exit_code == 0 and printed.stdout == (tmp_path / "known-ips.yaml").read_text()
