@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from isal import igzip
 
 from etl.errors import SourceError
-from etl.parse import ParseStats, normalise, parse_stream
+from etl.fields import INTEGER_FIELDS, KNOWN_FIELDS
+from etl.parse import ADDRESS_FIELDS, ParseStats, normalise, parse_stream
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
@@ -75,11 +76,55 @@ def _parquet_tables(stream: BinaryIO, stats: ParseStats, columns: Collection[str
                 table = pa.Table.from_batches([batch])
                 # AWS's Parquet columns are the field names with underscores: account_id, pkt_srcaddr.
                 table = table.rename_columns([c.replace("_", "-") for c in table.column_names])
-                table, batch_stats = normalise(_dashes_to_null(table))
+                table, batch_stats = normalise(_dashes_to_null(_flow_log_types(table)))
                 stats.add(batch_stats)
                 yield table
-        except (pa.ArrowInvalid, OSError) as error:
-            raise SourceError(f"cannot be read as Parquet: {error}") from None
+        except (pa.ArrowException, OSError) as error:  # ArrowNotImplementedError too: a type it cannot read
+            raise SourceError(f"cannot be read as Parquet: {str(error).splitlines()[0]}") from None
+
+
+def _flow_log_types(table: pa.Table) -> pa.Table:
+    """The columns as the text parser types them: numbers or text for number fields, text for the rest.
+
+    AWS writes int32/int64 numbers and strings; other tools' Parquet may hold unsigned or floating
+    numbers (checked row by row in `normalise`), dictionaries, bytes, or a number where AWS has text.
+    An address that is a number is refused, not converted: an IPv4 address as a 32-bit integer is one
+    reading of it, but so is a row number or a key into another table, and a guess would put wrong
+    addresses into the graph without a word."""
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if name in INTEGER_FIELDS:
+            if not _holds_numbers(column.type):
+                raise SourceError(f"its {name} column holds {column.type}, not numbers")
+        elif name in KNOWN_FIELDS and not _is_text(column.type):
+            column = _as_text(name, column)
+        table = table.set_column(index, name, column)
+    return table
+
+
+def _holds_numbers(kind: pa.DataType) -> bool:
+    return any(is_(kind) for is_ in (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)) or (
+        _is_text(kind) or pa.types.is_null(kind)
+    )
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _as_text(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Bytes that are UTF-8 and nulls are text; so are numbers, but not in an address column."""
+    kind = column.type
+    if name in ADDRESS_FIELDS and not (pa.types.is_binary(kind) or pa.types.is_null(kind)):
+        raise SourceError(
+            f"its {name} column holds {kind}; AWS writes addresses as text, a number is not taken for one"
+        )
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise SourceError(f"its {name} column holds {kind}, not text") from None
 
 
 def _dashes_to_null(table: pa.Table) -> pa.Table:
@@ -100,6 +145,8 @@ def _json_values(stream: BinaryIO) -> Iterator[Any]:
             return
         try:
             value, end = decoder.raw_decode(text) if text else (None, 0)
+        except RecursionError:  # json's C decoder recurses once per level: "[" * 200_000 ran it out
+            raise SourceError("is JSON nested too deeply to be flow-log records") from None
         except json.JSONDecodeError as error:
             if at_end:
                 raise SourceError(f"is not valid JSON: {error.msg} near character {error.pos}") from None

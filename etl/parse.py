@@ -26,6 +26,7 @@ _MAX_HEADER_BYTES = 1 << 16
 # Timestamps past 2^31 s (year 2038) are milliseconds: some exporters write them that way.
 _MILLISECONDS_FROM = 2**31
 _INTEGER = "^[0-9]{1,18}$"
+_INT64_MAX = 2**63 - 1
 # Shape only (dotted quad, or hex groups with a colon); the pipeline checks each distinct address.
 _ADDRESS = r"^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$"
 Block = bytes | memoryview
@@ -195,12 +196,27 @@ def _integers(table: pa.Table, name: str, stats: ParseStats) -> pa.Table:
     try:
         values = pc.cast(table[name], pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        table = _reject(table, pc.invert(pc.match_substring_regex(table[name], _INTEGER)), reason, stats)
+        table = _reject(table, _not_whole(table[name]), reason, stats)
         values = pc.cast(table[name], pa.int64())
     table = _set(table, name, values)
     if (pc.min(values).as_py() or 0) >= 0:  # one pass over the column; the offending rows only if any
         return table
     return _reject(table, pc.less(values, 0), reason, stats)
+
+
+def _not_whole(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The rows of a column that failed its cast to int64 whose value is not an int64: text that is no
+    number, or (from Parquet written by other tools than AWS) fractions, NaN, and numbers past 2^63."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pc.invert(pc.match_substring_regex(column, _INTEGER))
+    if pa.types.is_unsigned_integer(kind):
+        return pc.greater(column, pa.scalar(_INT64_MAX, pa.uint64()))  # as int64, it would be cast back
+    numbers = pc.cast(column, pa.float64())  # floats and decimals; nothing else has a number to cast
+    fraction = pc.not_equal(pc.floor(numbers), numbers)
+    return pc.or_kleene(
+        pc.invert(pc.is_finite(numbers)), pc.or_kleene(fraction, pc.greater_equal(pc.abs(numbers), 2.0**63))
+    )
 
 
 def _not_addresses(column: pa.ChunkedArray) -> pa.Array | None:

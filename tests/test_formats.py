@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -169,3 +170,75 @@ def test_parse_command_reports_malformed_on_stderr(tmp_path: Path, monkeypatch: 
     assert result.stdout.splitlines()[0] == "instance_id,interface_id,srcaddr,dstaddr,pkt_srcaddr,pkt_dstaddr"
     assert len(result.stdout.splitlines()) == 5
     assert "malformed: wrong number of fields (header has 6): 2" in result.stderr
+
+
+def parquet_of(**columns: pa.Array) -> bytes:
+    """Two records, 10.0.0.1 -> 10.0.0.2:443 and 10.0.0.3 -> 10.0.0.4:443, with `columns` in place of AWS's."""
+    table = {
+        "version": pa.array([2, 2], pa.int32()),
+        "srcaddr": ["10.0.0.1", "10.0.0.3"], "dstaddr": ["10.0.0.2", "10.0.0.4"],
+        "srcport": pa.array([40000, 40001], pa.int32()), "dstport": pa.array([443, 443], pa.int32()),
+        "protocol": pa.array([6, 6], pa.int32()), "packets": pa.array([1, 2]), "bytes": pa.array([100, 200]),
+        "start": pa.array([1_700_000_000] * 2), "end": pa.array([1_700_000_060] * 2),
+        "action": ["ACCEPT", "REJECT"], "log_status": ["OK", "OK"],
+    } | columns  # fmt: skip
+    sink = io.BytesIO()
+    pq.write_table(pa.table(table), sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("columns", "kept", "malformed"),
+    [
+        ({"srcport": pa.array([40000, 40001], pa.uint16()), "bytes": pa.array([100, 200], pa.uint64())}, 2, {}),
+        ({"bytes": pa.array([100.0, 200.0]), "start": pa.array([1.7e9, 1.7e9], pa.float32())}, 2, {}),
+        ({"bytes": pa.array([100, 2**64 - 1], pa.uint64())}, 1, {"bytes is not a whole number": 1}),
+        ({"bytes": pa.array([100.0, 200.5])}, 1, {"bytes is not a whole number": 1}),
+        ({"bytes": pa.array([100.0, float("nan")])}, 1, {"bytes is not a whole number": 1}),
+        ({"packets": pa.array([1.0, float("inf")])}, 1, {"packets is not a whole number": 1}),
+        ({"bytes": pa.array([100.0, 1e30])}, 1, {"bytes is not a whole number": 1}),
+        ({"protocol": pa.array([6, 6], pa.uint8()).dictionary_encode()}, 2, {}),
+        ({"srcaddr": pa.array([b"10.0.0.1", b"10.0.0.3"]), "action": pa.array(["ACCEPT", "REJECT"]).dictionary_encode()}, 2, {}),
+        ({"account_id": pa.array([123456789012, 123456789012])}, 2, {}),
+    ],
+    ids=["unsigned", "float", "uint64 past int64", "fraction", "NaN", "infinity", "1e30", "dictionary of uint8",
+         "bytes and dictionary text", "numeric account id"],
+)  # fmt: skip
+def test_parquet_numbers_of_other_types_load_what_they_can(
+    columns: dict[str, pa.Array], kept: int, malformed: dict[str, int]
+) -> None:
+    rows, stats = rows_of(parquet_of(**columns))
+    assert (stats.records, dict(stats.malformed)) == (kept, malformed)
+    expected = [
+        {"srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "srcport": 40000, "dstport": 443, "protocol": 6, "packets": 1,
+         "bytes": 100, "start": 1_700_000_000, "action": "ACCEPT"},
+        {"srcaddr": "10.0.0.3", "dstaddr": "10.0.0.4", "srcport": 40001, "dstport": 443, "protocol": 6, "packets": 2,
+         "bytes": 200, "start": 1_700_000_000, "action": "REJECT"},
+    ][:kept]  # fmt: skip
+    assert [{k: r[k] for k in expected[0]} for r in rows] == expected
+
+
+@pytest.mark.parametrize(
+    ("columns", "reason"),
+    [
+        ({"srcaddr": pa.array([167772161, 167772163])}, "its srcaddr column holds int64; AWS writes addresses as text"),
+        ({"dstaddr": pa.array([1.5, 2.5])}, "its dstaddr column holds double; AWS writes addresses as text"),
+        ({"bytes": pa.array([[100], [200]])}, "its bytes column holds list<element: int64>, not numbers"),
+        ({"protocol": pa.array([True, False])}, "its protocol column holds bool, not numbers"),
+        ({"action": pa.array([b"\xff", b"\xfe"])}, "its action column holds binary, not text"),
+    ],
+    ids=["integer address", "float address", "list of numbers", "bool", "bytes not UTF-8"],
+)
+def test_parquet_columns_of_unusable_types_are_a_source_error(columns: dict[str, pa.Array], reason: str) -> None:
+    from etl.errors import SourceError
+
+    with pytest.raises(SourceError, match=re.escape(reason)):
+        rows_of(parquet_of(**columns))
+
+
+@pytest.mark.parametrize("opening", [b"[", b'{"a":', b' \n[{"logEvents": ['])
+def test_json_nested_past_the_recursion_limit_is_a_source_error(opening: bytes) -> None:
+    from etl.errors import SourceError
+
+    with pytest.raises(SourceError, match="nested too deeply"):
+        rows_of(opening * 200_000)
