@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from etl.aggregate import EDGE_KEYS, RECORD_FIELDS, EdgeAccumulator
 from etl.batch import FileBatch
@@ -23,6 +25,10 @@ from etl.workers import preparers, stop_now
 
 if TYPE_CHECKING:
     from etl.graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+# isal's stub declares its error an instance; it is a class (igzip_lib.IsalError).
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 
 __all__ = ["FileResult", "LoadOptions", "LoadSummary", "ParseStats", "load", "prepare", "records"]
 
@@ -57,6 +63,18 @@ class FileResult:
 
 
 Prepared = FileResult | FileBatch  # what a worker hands back: a file skipped or failed, or its rows
+
+# What the libraries that read a file can raise on a hostile one, besides the SourceError the readers
+# turn most of it into: json's RecursionError, pyarrow's ArrowException family (ArrowInvalid is a
+# ValueError, ArrowTypeError a TypeError, ArrowNotImplementedError neither), a decoder's ValueError
+# or UnicodeError, isal's error on a corrupt stream, MemoryError for a file that does not fit. Each
+# fails its file, with the traceback at debug level, and the load goes on. Not caught: a lost server
+# (StoreUnavailableError) or pool (BrokenExecutor) stops the load, and KeyboardInterrupt and
+# SystemExit are not Exceptions.
+FILE_FAULTS: tuple[type[BaseException], ...] = (
+    pa.ArrowException, ValueError, TypeError, LookupError, ArithmeticError, RecursionError, MemoryError,
+    OSError, EOFError, _ISAL_ERROR,
+)  # fmt: skip
 
 
 @dataclass
@@ -153,7 +171,7 @@ def records(
         with source.open() as raw:
             for table in read_tables(raw, options.fields, stats, options.max_errors, columns):
                 yield _in_window(table, options, stats)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, _ISAL_ERROR) as error:  # isal's error: a corrupt deflate stream
         raise SourceError(f"cannot be read: {error}") from None
 
 
@@ -208,6 +226,9 @@ def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, 
         raise
     except VpcflowError as error:
         return FileResult(source.id, "failed", str(error))
+    except FILE_FAULTS as error:
+        log.debug("%s could not be prepared", source.id, exc_info=error)
+        return FileResult(source.id, "failed", f"could not be read: {_one_line(error)}")
     if isinstance(prepared, FileResult):
         return prepared
     if store is None:
@@ -216,6 +237,11 @@ def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, 
     if not outcome.loaded:
         return FileResult(source.id, "skipped", outcome.reason, prepared.stats)
     return FileResult(source.id, "loaded", "", prepared.stats, outcome.edges)
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def load(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -178,3 +182,81 @@ def test_packet_level_addresses_are_stored_on_the_edges(
         ("10.40.1.175", "10.40.2.236", ("10.20.33.164",), ()),
         ("10.40.2.236", "10.40.2.31", (), ("10.20.33.164",)),
     }
+
+
+def hostile_files(folder: Path) -> dict[Path, str | None]:
+    """Files that once stopped the whole load with a traceback, each with the reason it now fails
+    with, or None when it loads what it can (here: the first of its two records)."""
+    from tests.test_formats import parquet_of
+
+    folder.mkdir()
+    files: dict[Path, tuple[bytes, str | None]] = {
+        folder / "deep.json": (b"[" * 200_000, "is JSON nested too deeply"),
+        folder / "floats.parquet": (
+            parquet_of(srcport=pa.array([40000, 40001], pa.uint16()), bytes=pa.array([100.0, 200.5])),
+            None,
+        ),
+        folder / "numeric-address.parquet": (
+            parquet_of(srcaddr=pa.array([167772161, 167772163])),
+            "its srcaddr column holds int64; AWS writes addresses as text",
+        ),
+        folder / "corrupt.log.gz": (corrupt_gzip(), "cannot be read: Error -1 Invalid deflate block"),
+    }
+    for path, (data, _) in files.items():
+        path.write_bytes(data)
+    return {path.resolve(): reason for path, (_, reason) in files.items()}
+
+
+def corrupt_gzip() -> bytes:
+    """A gzip member whose deflate blocks are scrambled (isal raised its own error, no OSError)."""
+    data = gzip.compress(b"2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 100 1700000000 1700000060 ACCEPT OK\n" * 1000)
+    return data[:20] + bytes(b ^ 0x55 for b in data[20:80]) + data[80:]
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "etl", "load", "--pseudonymize", "none", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def assert_hostile_files_failed_alone(
+    result: subprocess.CompletedProcess[str], hostile: dict[Path, str | None]
+) -> None:
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    output = result.stdout + result.stderr
+    for path, reason in hostile.items():
+        if reason is None:
+            assert f"failed: {path}" not in output
+        else:
+            assert f"failed: {path}: {reason}" in output
+    assert summary_value(output, "files failed") == sum(r is not None for r in hostile.values())
+
+
+def test_hostile_files_fail_alone_and_the_good_ones_load(
+    store: GraphStore, cli_env: dict[str, str], logs: list[Path], tmp_path: Path
+) -> None:
+    hostile = hostile_files(tmp_path / "hostile")
+    result = run_cli(cli_env, *map(str, hostile), str(logs[0].parent))
+    assert_hostile_files_failed_alone(result, hostile)
+    expected = expected_edges(logs)
+    first = ("10.0.0.1", "10.0.0.2", 443, 6, "ACCEPT")  # floats.parquet's whole-number record
+    count, packets, octets = expected.get(first, (0, 0, 0))
+    expected[first] = (count + 1, packets + 1, octets + 100)
+    assert graph_edges(store) == expected
+    assert summary_value(result.stdout, "files loaded") == len(logs) + 1
+    assert summary_value(result.stdout, "records") == sum(len(read_records(p)) for p in logs) + 1
+
+
+@pytest.mark.parametrize("name", ["deep.json", "floats.parquet", "numeric-address.parquet", "corrupt.log.gz"])
+def test_a_dry_run_with_a_hostile_file_reads_the_good_one(tmp_path: Path, logs: list[Path], name: str) -> None:
+    """No server needed: one hostile file beside one good file, read by two worker processes."""
+    [(path, reason)] = [(p, r) for p, r in hostile_files(tmp_path / "hostile").items() if p.name == name]
+    env = {**os.environ, "VPCFLOW_HOME": str(tmp_path / "home")}
+    result = run_cli(env, "--dry-run", "--workers", "2", str(path), str(logs[0]))
+    if reason is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        loaded, records = 2, len(read_records(logs[0])) + 1
+    else:
+        assert_hostile_files_failed_alone(result, {path: reason})
+        loaded, records = 1, len(read_records(logs[0]))
+    assert (summary_value(result.stdout, "files loaded"), summary_value(result.stdout, "records")) == (loaded, records)
