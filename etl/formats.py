@@ -7,9 +7,11 @@ JSON lines with a `message` field. The records inside JSON carry no header: they
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Collection, Iterator, Sequence
@@ -27,6 +29,7 @@ from etl.parse import ADDRESS_FIELDS, ParseStats, normalise, parse_stream
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 _JSON_READ = 1 << 20
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _MESSAGES_PER_TABLE = 100_000
 
 
@@ -136,28 +139,31 @@ def _dashes_to_null(table: pa.Table) -> pa.Table:
 
 
 def _json_values(stream: BinaryIO) -> Iterator[Any]:
-    """Every JSON value in the stream: one document, JSON lines, or documents back to back."""
-    decoder = json.JSONDecoder()
-    text, at_end, want = "", False, _JSON_READ
+    """Every JSON value in the stream: one document, JSON lines, or documents back to back.
+
+    Values are decoded in place from an offset: cutting each one off the front of the text copied
+    the rest every time, so a file of many small values took time in the square of its size."""
+    decoder, utf8 = json.JSONDecoder(), codecs.getincrementaldecoder("utf-8")("replace")
+    text, at, at_end, want = "", 0, False, _JSON_READ
     while True:
-        text = text.lstrip()
-        if not text and at_end:
+        at = _JSON_SPACE.match(text, at).end()  # type: ignore[union-attr]  # it matches the empty string
+        if at == len(text) and at_end:
             return
         try:
-            value, end = decoder.raw_decode(text) if text else (None, 0)
+            value, end = decoder.raw_decode(text, at) if at < len(text) else (None, at)
         except RecursionError:  # json's C decoder recurses once per level: "[" * 200_000 ran it out
             raise SourceError("is JSON nested too deeply to be flow-log records") from None
         except json.JSONDecodeError as error:
             if at_end:
-                raise SourceError(f"is not valid JSON: {error.msg} near character {error.pos}") from None
-            value, end = None, 0
-        if end:
-            text = text[end:]
+                raise SourceError(f"is not valid JSON: {error.msg} near character {error.pos - at}") from None
+            value, end = None, at
+        if end > at:
+            at, want = end, _JSON_READ
             yield value
             continue
         more = stream.read(want)
         at_end = not more
-        text += more.decode("utf-8", "replace")
+        text, at = text[at:] + utf8.decode(more, final=at_end), 0
         want *= 2  # an incomplete value is re-decoded with twice the data, not once per chunk
 
 

@@ -242,3 +242,12 @@ def test_json_nested_past_the_recursion_limit_is_a_source_error(opening: bytes) 
 
     with pytest.raises(SourceError, match="nested too deeply"):
         rows_of(opening * 200_000)
+
+
+def test_json_lines_across_many_reads_give_every_record() -> None:
+    """Values are decoded in place across 1 MiB reads (each value was cut off the text's front before,
+    copying the rest: 7 MB took 5.7 s, 28 MB now 0.3 s). A character split by a read stays whole."""
+    line = json.dumps({"logGroup": "vpc-é", "message": v2_lines()[0]}, ensure_ascii=False) + "\n"
+    rows, stats = rows_of((line * 40_000).encode())
+    assert (stats.records, len(rows), dict(stats.malformed)) == (40_000, 40_000, {})
+    assert rows[-1] == rows_of(V2.read_bytes())[0][0]
