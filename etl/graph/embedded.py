@@ -143,6 +143,31 @@ def _collector() -> list[str]:
     return [] if "GC" in os.environ.get("ARCADEDB_JVM_ARGS", "") else ["-XX:+UseParallelGC"]
 
 
+def _signal_crash_args(home: Path) -> list[str]:
+    """The JVM leaves SIGINT, SIGTERM and SIGHUP to Python, and writes its crash files in the state directory.
+
+    -Xrs: without it, starting the JVM replaced this process's handlers for all three (sigaction,
+    checked): the JVM's own for SIGHUP, and for SIGINT and SIGTERM JPype 1.7.1's, which it installs when
+    started with interrupt=False, arcadedb-embedded's default. Those run on a Java thread ("SIGTERM
+    handler") and call PyErr_SetInterruptEx there, without a Python thread state: a load sent SIGTERM
+    died in PyObject_RichCompare (SIGSEGV, exit 134), or, when that comparison happened to survive,
+    carried on to its end, Python's own SIGTERM disposition being the default. With -Xrs HotSpot
+    refuses those signals to Java's Signal.handle, JPype's attempt fails quietly, and Python's handlers
+    stay in place (checked: the same sigaction before and after the start, no "Signal Dispatcher"
+    thread). Crash signals (SIGSEGV and the like) stay the JVM's, which it needs.
+
+    Its crash report (hs_err_pid*.log): arcadedb-embedded puts -XX:ErrorFile last on the command line,
+    where it wins over one of ours, from ARCADEDB_JVM_ERROR_FILE, else ./log/hs_err_pid%p.log, and when
+    ./log does not exist HotSpot writes into the working directory itself; the variable, read when the
+    JVM starts, is the only way in. The JIT's replay data (replay_pid*.log: DumpReplayDataOnError is on
+    by default) and heap dumps (when -XX:+HeapDumpOnOutOfMemoryError asks for them) also default to the
+    working directory; a path chosen in ARCADEDB_JVM_ARGS wins."""
+    os.environ["ARCADEDB_JVM_ERROR_FILE"] = str(home / "hs_err_pid%p.log")
+    chosen = os.environ.get("ARCADEDB_JVM_ARGS", "")
+    paths = {"ReplayDataFile": home / "replay_pid%p.log", "HeapDumpPath": home}
+    return ["-Xrs", *(f"-XX:{flag}={path}" for flag, path in paths.items() if flag not in chosen)]
+
+
 def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> Any:
     """HTTP (unused by vpcflow, but ArcadeDB always serves it) takes the first free port of a range from
     `http_port` up: another process may take a probed free port before the server binds it (seen with
@@ -159,7 +184,7 @@ def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> 
         "http_port": f"{http_port}-{min(http_port + _HTTP_PORTS, 65535)}",
         **_LISTEN_ON,
     }
-    jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}", *_collector()]}
+    jvm = {"jvm_args": [f"-Djava.util.logging.config.file={logging_file}", *_collector(), *_signal_crash_args(home)]}
     stderr_log = open_private(home / "server-stderr.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     with os.fdopen(stderr_log, "a") as log, _stderr_to(log), _private_umask():
         server = ArcadeDBServer(str(home / _DATA_DIR), password, config, jvm)
