@@ -25,6 +25,7 @@ from etl.fields import parse_fields
 from etl.identify import build_naming
 from etl.sources import S3Options, resolve_sources
 from etl.sources.timewindow import TimeWindow, parse_time
+from etl.stopping import stop_signals
 from etl.workers import use_system_allocator
 
 # Local variables in a traceback would print settings, keys and passwords (typer shows them by default).
@@ -168,8 +169,11 @@ def load(
     account: AccountOption = None,
     aws_region: AwsRegionOption = None,
 ) -> None:
-    """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed."""
+    """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed,
+    130/143 stopped by SIGINT/SIGTERM (files not loaded are named; the same command loads them)."""
     state: State = ctx.obj
+    # From the start: a signal while the JVM starts or S3 is listed stops the load before its first file.
+    stop = ctx.with_resource(stop_signals())
     with errors(state):
         chosen = _select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
         settings = state.settings
@@ -194,17 +198,19 @@ def load(
         )
         with _progress(len(chosen.sources)) as on_file:
             if dry_run:
-                summary = pipeline.load(chosen.sources, None, options, on_file)
+                summary = pipeline.load(chosen.sources, None, options, on_file, stop.reason)
             else:
                 from etl.graph.store import open_store  # neo4j: a quarter second to import, not for dry runs
 
                 with open_store(state.settings) as store:
-                    summary = pipeline.load(chosen.sources, store, options, on_file)
+                    summary = pipeline.load(chosen.sources, store, options, on_file, stop.reason)
     out.print(report.summary_table(summary, dry_run))
     for result in summary.files:
         if result.status == "failed":
             err.print(report.failed_line(result.source_id, result.detail), highlight=False)
-    raise typer.Exit(summary.exit_code)
+    if stop.exit_code is not None:
+        err.print(f"{stop.reason()}: the same command loads what was not loaded", highlight=False)
+    raise typer.Exit(stop.exit_code or summary.exit_code)
 
 
 @app.command()

@@ -21,7 +21,7 @@ from etl.errors import SourceError, StoreUnavailableError, VpcflowError
 from etl.formats import read_tables
 from etl.identify import Naming
 from etl.parse import ParseStats
-from etl.workers import preparers, stop_now
+from etl.workers import done_unless_stopped, preparers, stop_now
 
 if TYPE_CHECKING:
     from etl.graph.store import GraphStore
@@ -249,12 +249,17 @@ def load(
     store: GraphStore | None,
     options: LoadOptions,
     on_file: Callable[[FileResult], None] = lambda result: None,
+    stop: Callable[[], str | None] = lambda: None,
 ) -> LoadSummary:
     """Load every source; `store=None` is a dry run. A bad file is recorded and the rest go on.
 
     Worker processes prepare the files ahead; this process checks the ledger and writes, one file
     at a time in order. A graph server gone for good, or a worker that died, stops the load: every
-    file not loaded is recorded as such."""
+    file not loaded is recorded as such. So does `stop` when it gives a reason ("stopped by
+    SIGTERM"): it is asked before each file and several times a second while one is prepared. A
+    file being written then is committed, not cut: its transaction runs to its end (the reason is
+    only a flag; nothing interrupts the driver) and the load stops after it, so the ledger holds
+    exactly the files loaded and a rerun loads the rest."""
     started = time.perf_counter()
     summary = LoadSummary()
 
@@ -271,21 +276,42 @@ def load(
         queue = iter(sources)
         pending: deque[tuple[Source, Future[Prepared]]] = deque()  # in order; the next files are prepared ahead
         try:
-            while True:
+            while (reason := stop()) is None:
                 for source in itertools.islice(queue, max(1, options.workers) + 1 - len(pending)):
                     pending.append((source, _submit(pool, source, options, store)))
                 if not pending:
                     break
                 source, future = pending[0]
-                record(_finish(future, source, store, options.reload))
-                pending.popleft()
+                if done_unless_stopped(future, stop):
+                    record(_finish(future, source, store, options.reload))
+                    pending.popleft()
         except (StoreUnavailableError, BrokenExecutor) as error:
             # No later file can load either (a server away past the retry time, or a worker killed,
             # say by the kernel for memory). Each is named; the first with the error's own words.
+            # A worker killed while a stop was asked died of the same signal (sent to the process
+            # group before the worker had set itself to ignore it): that is the stop.
             stop_now(pool)
-            first, *rest = [source for source, _ in pending]
-            record(FileResult(first.id, "failed", str(error)))
-            for source in [*rest, *queue]:
-                record(FileResult(source.id, "failed", f"not loaded: the load stopped at {first.id}"))
+            reason = stop() if isinstance(error, BrokenExecutor) else None
+            if reason is None:
+                first, *rest = [source for source, _ in pending]
+                record(FileResult(first.id, "failed", str(error)))
+                for source in [*rest, *queue]:
+                    record(FileResult(source.id, "failed", f"not loaded: the load stopped at {first.id}"))
+        if reason is not None:
+            stop_now(pool)
+            for source, future in pending:
+                record(_known_or_not_loaded(source, future, f"not loaded: {reason}"))
+            for source in queue:
+                record(FileResult(source.id, "failed", f"not loaded: {reason}"))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _known_or_not_loaded(source: Source, future: Future[Prepared], detail: str) -> FileResult:
+    """A file the load stopped before writing: what the ledger check found (already loaded, say), if
+    it found anything, else not loaded."""
+    if future.done() and not future.cancelled() and future.exception() is None:
+        prepared = future.result()
+        if isinstance(prepared, FileResult):
+            return prepared
+    return FileResult(source.id, "failed", detail)

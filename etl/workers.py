@@ -14,9 +14,13 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from typing import Any
 
 import pyarrow as pa
+
+STOP_CHECK_SECONDS = 0.2  # how soon a stop signal is seen while a file is prepared
 
 
 def use_system_allocator() -> None:
@@ -44,16 +48,30 @@ def stop_now(pool: Executor) -> None:
     that moment (workers start as files are submitted): it prepares its file, blocks for ever writing
     a result nobody reads, and the interpreter's exit waits on it (CPython 3.11: a loader that never
     exited, 1 run in 84 under load). Python 3.14 has `terminate_workers()`; before it, the pool's table
-    of processes is the only way to them, and `shutdown` empties it, so it is read first."""
+    of processes is the only way to them, and `shutdown` empties it, so it is read first. SIGKILL, as
+    workers ignore SIGTERM; they only read, so nothing is left half done."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
-        process.terminate()
+        process.kill()
+
+
+def done_unless_stopped(future: Future[Any], stop: Callable[[], str | None]) -> bool:
+    """Wait for a file being prepared; False as soon as `stop` gives a reason to stop instead.
+
+    Short waits: a signal the kernel hands to another thread sets the stop flag without waking this one."""
+    while stop() is None:
+        if wait([future], timeout=STOP_CHECK_SECONDS).done:
+            return True
+    return False
 
 
 def _start_worker(parent: int) -> None:
-    # Ctrl-C reaches the whole process group: the parent handles it and stops the pool.
+    # Ctrl-C reaches the whole process group, and so does SIGTERM from `timeout` (it signals its group)
+    # or from systemd (the whole control group): the parent handles them, stops the pool, says what
+    # was not loaded. A worker that died of them would break the pool first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     use_system_allocator()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
