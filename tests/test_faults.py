@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import os
 import random
 import re
 import signal
@@ -22,6 +21,7 @@ from etl.graph.store import GraphStore
 from etl.pipeline import LoadOptions, prepare
 from etl.sources.local import LocalSource
 from tests.flowlines import V2, expected_edges
+from tests.processes import children, signal_child
 from tests.test_load import graph_edges, summary_value
 
 pytestmark = pytest.mark.integration
@@ -66,12 +66,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.05)
 
 
-def _children(pid: int) -> list[int]:
-    return [
-        int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
-    ]
-
-
 def test_sigkill_mid_file_then_rerun_counts_every_flow_once(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -81,7 +75,7 @@ def test_sigkill_mid_file_then_rerun_counts_every_flow_once(
     # once and stays open while its edges are written: the kill lands inside it.
     wait_until(lambda: store.counts()["files"] >= 3 or loader.poll() is not None, 120, "three files to commit")
     time.sleep(0.3)
-    workers = _children(loader.pid)
+    workers = children(loader.pid)
     loader.send_signal(signal.SIGKILL)
     loader.wait(timeout=30)
     committed = store.counts()["files"]
@@ -125,12 +119,13 @@ def test_a_worker_process_killed_mid_load_stops_it_and_every_file_not_loaded_is_
 
     def worker() -> int | None:
         with contextlib.suppress(FileNotFoundError):
-            spawned = [p for p in _children(loader.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            spawned = [p for p in children(loader.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
             return spawned[0] if spawned else None
         return None
 
     wait_until(lambda: worker() is not None or loader.poll() is not None, 60, "a worker process")
-    os.kill(worker() or 0, signal.SIGKILL)
+    # Only a worker just seen as the loader's child: `os.kill(0, ...)` would kill this test's own process group.
+    signal_child(loader.pid, worker(), signal.SIGKILL)
     out, err = loader.communicate(timeout=120)
     loaded = summary_value(out, "files loaded")
     assert loaded < len(paths) and loader.returncode == (3 if loaded else 1), err

@@ -3,9 +3,10 @@
 import os
 import signal
 import time
-from pathlib import Path
+from concurrent.futures import Future
 
-from etl.workers import preparers, stop_now
+from etl.workers import STOP_CHECK_SECONDS, done_unless_stopped, preparers, stop_now
+from tests.processes import parent_of, signal_child
 
 
 def test_a_stopped_pool_ends_workers_that_would_never_finish() -> None:
@@ -18,8 +19,23 @@ def test_a_stopped_pool_ends_workers_that_would_never_finish() -> None:
     assert len(pids) == 2 and manager is not None
     stop_now(pool)
     manager.join(timeout=30)
-    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
-    for pid in alive:  # leave nothing behind when the test fails
-        os.kill(pid, signal.SIGKILL)
+    alive = [pid for pid in pids if parent_of(pid) == os.getpid()]
+    for pid in alive:  # leave nothing behind when the test fails; only our own children, still there
+        signal_child(os.getpid(), pid, signal.SIGKILL)
     assert not manager.is_alive() and not alive
     assert all(future.done() for future in futures)
+
+
+def test_waiting_for_a_file_gives_way_to_a_stop_within_a_fraction_of_a_second() -> None:
+    """The stop flag is looked at between short waits: a signal handled by another thread wakes nobody."""
+    preparing: Future[None] = Future()
+    asked: list[float] = []
+
+    def stop() -> str | None:
+        asked.append(time.monotonic())
+        return "stopped by SIGTERM" if len(asked) > 3 else None
+
+    assert not done_unless_stopped(preparing, stop)
+    assert len(asked) == 4 and asked[-1] - asked[0] < 3 * STOP_CHECK_SECONDS + 1
+    preparing.set_result(None)
+    assert done_unless_stopped(preparing, lambda: None)
