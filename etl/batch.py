@@ -75,6 +75,7 @@ class FileBatch:
     edges: list[dict[str, Any]]
     addresses: list[dict[str, Any]]
     stats: ParseStats = field(default_factory=ParseStats)
+    seconds: dict[str, float] = field(default_factory=dict)  # time per stage of its preparation, for --debug
     flows: FlowRows = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl import demo as demo_data
-from etl import pipeline, report
+from etl import logs, pipeline, report
 from etl.cli_graph import db_app, pseudonym_doubts, query_app, view
 from etl.cli_shared import State, err, errors, out
 from etl.config import Settings, resolve_settings
@@ -50,29 +49,13 @@ def _global(
     neo4j_database: Annotated[str | None, typer.Option(help="[env: NEO4J_DATABASE]")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:
-    _configure_logging(debug)
+    logs.configure(debug)
     use_system_allocator()
     flags = {"home": home, "neo4j_uri": neo4j_uri, "neo4j_user": neo4j_user, "neo4j_database": neo4j_database}
     state = State(Settings(), debug)
     with errors(state):
         state.settings = resolve_settings(flags)
     ctx.obj = state
-
-
-# At DEBUG these log what must not reach a terminal or a CI log: the neo4j driver every query's parameters
-# (the data); botocore and urllib3 request headers and signing material (the access key id, the
-# X-Amz-Security-Token). INFO keeps what they say about retries and connections.
-_CAPPED_LOGGERS = ("neo4j", "botocore", "boto3", "s3transfer", "urllib3")
-
-
-def _configure_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
-    )
-    for name in _CAPPED_LOGGERS:  # without --debug they inherit WARNING
-        logging.getLogger(name).setLevel(logging.INFO if debug else logging.NOTSET)
 
 
 SourcesArgument = Annotated[

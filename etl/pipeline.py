@@ -167,6 +167,7 @@ def records(
 
     With `columns`, only those fields are read and checked; `start` and `end` must be among them
     when the options set a time window."""
+    log.debug("opening %s", source.id)
     try:
         with source.open() as raw:
             for table in read_tables(raw, options.fields, stats, options.max_errors, columns):
@@ -181,13 +182,18 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
     `digest` identifies the bytes in the ledger; by default the source's own."""
     stats = ParseStats()
     accumulator = EdgeAccumulator()
+    clock = time.perf_counter()
     for table in records(source, options, stats, RECORD_FIELDS):
         accumulator.add(table)
+    parsed = time.perf_counter()
     edges, addresses = _identified(accumulator, options.naming, stats)
+    identified = time.perf_counter()
     malformed = sum(stats.malformed.values())
     if stats.records == 0 and malformed:
         raise SourceError(f"no flow-log records in it ({malformed} malformed lines)")
-    return FileBatch(source.id, source.digest() if digest is None else digest, edges, addresses, stats)
+    batch = FileBatch(source.id, source.digest() if digest is None else digest, edges, addresses, stats)
+    batch.seconds = {"parse": parsed - clock, "identify": identified - parsed, "rows": time.perf_counter() - identified}
+    return batch
 
 
 def _submit(pool: Executor, source: Source, options: LoadOptions, store: GraphStore | None) -> Future[Prepared]:
@@ -232,11 +238,18 @@ def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, 
     if isinstance(prepared, FileResult):
         return prepared
     if store is None:
+        _log_stages(source.id, prepared.seconds)
         return FileResult(source.id, "loaded", "dry run", prepared.stats, len(prepared.edges))
+    clock = time.perf_counter()
     outcome = store.load(prepared, reload=reload)
+    _log_stages(source.id, prepared.seconds | {"write": time.perf_counter() - clock})
     if not outcome.loaded:
         return FileResult(source.id, "skipped", outcome.reason, prepared.stats)
     return FileResult(source.id, "loaded", "", prepared.stats, outcome.edges)
+
+
+def _log_stages(source_id: str, seconds: dict[str, float]) -> None:
+    log.debug("%s: %s", source_id, ", ".join(f"{stage} {value:.3f} s" for stage, value in seconds.items()))
 
 
 def _one_line(error: BaseException) -> str:
@@ -264,6 +277,7 @@ def load(
     summary = LoadSummary()
 
     def record(result: FileResult) -> None:
+        log.debug("%s: %s %s", result.source_id, result.status, result.detail)
         summary.files.append(result)
         if result.status == "loaded":
             summary.stats.add(result.stats)

@@ -20,6 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from etl import logs
+
 STOP_CHECK_SECONDS = 0.2  # how soon a stop signal is seen while a file is prepared
 
 
@@ -36,7 +38,7 @@ def preparers(workers: int, files: int) -> Executor:
             min(workers, files),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), logs.debugging()),
         )
     return ThreadPoolExecutor(1)
 
@@ -66,12 +68,13 @@ def done_unless_stopped(future: Future[Any], stop: Callable[[], str | None]) -> 
     return False
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, debug: bool) -> None:
     # Ctrl-C reaches the whole process group, and so does SIGTERM from `timeout` (it signals its group)
     # or from systemd (the whole control group): the parent handles them, stops the pool, says what
     # was not loaded. A worker that died of them would break the pool first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logs.configure(debug)  # a spawned process starts with no logging: --debug reaches it only this way
     use_system_allocator()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 

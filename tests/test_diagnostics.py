@@ -3,11 +3,17 @@ happened to each source; without --debug, one sentence."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 VPCFLOW = [sys.executable, "-m", "etl"]
 
@@ -44,3 +50,37 @@ def test_debug_chains_the_botocore_cause_and_the_sentence_stays_alone_without_it
     assert plain.stderr.strip() == sentence
     assert "EndpointConnectionError" in debug.stderr  # botocore's own error, the cause
     assert "The above exception was the direct cause" in debug.stderr
+
+
+@pytest.mark.integration
+def test_debug_follows_each_source_and_times_its_stages(cli_env: dict[str, str], store: Any, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    line = "2 123456789012 eni-1 10.0.1.5 10.0.3.30 40000 5432 6 3 300 1767225600 1767225660 ACCEPT OK"
+    (logs / "a.log").write_text(line + "\n")
+    (logs / "b.log").write_text(line.replace("5432", "6379") + "\n")
+    (logs / "bad.log.gz").write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    args = [*VPCFLOW, "--debug", "load", "--pseudonymize", "none", str(logs)]
+    result = subprocess.run(args, env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 3, result.stderr
+    for name in ("a.log", "b.log", "bad.log.gz"):
+        path = logs / name
+        assert f"DEBUG etl.sources: listed {path}" in result.stderr
+        assert f"DEBUG etl.pipeline: opening {path}" in result.stderr  # said by a worker process
+    for name in ("a.log", "b.log"):
+        stages = rf"DEBUG etl\.pipeline: {re.escape(str(logs / name))}: parse [\d.]+ s, identify [\d.]+ s, rows [\d.]+ s, write [\d.]+ s"
+        assert re.search(stages, result.stderr), result.stderr
+        assert f"DEBUG etl.pipeline: {logs / name}: loaded" in result.stderr
+    assert f"DEBUG etl.pipeline: {logs / 'bad.log.gz'}: failed cannot be read" in result.stderr
+
+
+def test_a_lost_connection_is_logged_with_its_reason_and_wait(caplog: pytest.LogCaptureFixture) -> None:
+    from neo4j.exceptions import ServiceUnavailable
+
+    from etl.graph.store import _reconnect_in_time
+
+    with caplog.at_level(logging.DEBUG, logger="etl.graph.store"):
+        assert _reconnect_in_time(ServiceUnavailable("the server closed the connection"), time.monotonic() + 60)
+    assert [r.getMessage() for r in caplog.records] == [
+        "connection lost (the server closed the connection); trying again in 1.0 s"
+    ]

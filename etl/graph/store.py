@@ -96,8 +96,12 @@ def _back_off(source_id: str, error: Exception, attempt: int, deadline: float) -
     """Sleep a random while, longer each attempt, so two loaders writing the same new things part ways."""
     if time.monotonic() >= deadline:
         raise StoreError(f"{source_id} kept conflicting with concurrent writes; load it again") from None
-    log.debug("%s: attempt %d after a concurrent write: %s", source_id, attempt, getattr(error, "message", error))
-    time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+    pause = random.uniform(0, min(2.0, 0.05 * 2**attempt))
+    reason = getattr(error, "message", None) or error
+    log.debug(
+        "%s: attempt %d in %.2f s, after a concurrent write or a dropped commit: %s", source_id, attempt, pause, reason
+    )
+    time.sleep(pause)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -152,6 +156,9 @@ def _lost_connection(error: Exception) -> bool:
 def _reconnect_in_time(error: Exception, deadline: float) -> bool:
     """After a pause, whether to try again: the connection was lost and the retry time is not spent."""
     if _lost_connection(error) and time.monotonic() < deadline:
+        log.debug(
+            "connection lost (%s); trying again in %.1f s", getattr(error, "message", None) or error, _RECONNECT_PAUSE
+        )
         time.sleep(_RECONNECT_PAUSE)
         return True
     return False

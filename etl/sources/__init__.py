@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,8 @@ from etl.sources.local import expand
 
 if TYPE_CHECKING:
     from etl.pipeline import Source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def resolve_sources(arguments: list[str], s3: S3Options | None = None) -> list[S
             sources = list_s3(argument)
         else:
             sources = expand([argument])
+        log.debug("%s: %d sources", argument, len(sources))
         for source in sources:
+            log.debug("listed %s", source.id)
             found.setdefault(source.id, source)
     return list(found.values())
