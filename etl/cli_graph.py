@@ -170,7 +170,7 @@ def view(
             graph = graph_from_rows(rows, group_by=group_by)
             page = render_html(graph, title=title or query.title, params=values, subtitle=query.description)
         except ValueError as error:
-            raise UsageError(f"{query.name}: {error}") from None
+            raise UsageError(f"{query.name}: {error}") from error
         _write_page(output_path, page)
     out.print(literal(f"wrote {output_path} ({len(graph.nodes):,} nodes, {len(graph.edges):,} edges)"))
     if open_page:
@@ -181,7 +181,7 @@ def _write_page(path: Path, page: str) -> None:
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
 
 
 def pseudonym_doubts(state: State, addresses: list[str]) -> tuple[list[str], bool]:

@@ -83,7 +83,7 @@ def _parquet_tables(stream: BinaryIO, stats: ParseStats, columns: Collection[str
                 stats.add(batch_stats)
                 yield table
         except (pa.ArrowException, OSError) as error:  # ArrowNotImplementedError too: a type it cannot read
-            raise SourceError(f"cannot be read as Parquet: {str(error).splitlines()[0]}") from None
+            raise SourceError(f"cannot be read as Parquet: {str(error).splitlines()[0]}") from error
 
 
 def _flow_log_types(table: pa.Table) -> pa.Table:
@@ -126,8 +126,8 @@ def _as_text(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
         )
     try:
         return column.cast(pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise SourceError(f"its {name} column holds {kind}, not text") from None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise SourceError(f"its {name} column holds {kind}, not text") from error
 
 
 def _dashes_to_null(table: pa.Table) -> pa.Table:
@@ -151,11 +151,11 @@ def _json_values(stream: BinaryIO) -> Iterator[Any]:
             return
         try:
             value, end = decoder.raw_decode(text, at) if at < len(text) else (None, at)
-        except RecursionError:  # json's C decoder recurses once per level: "[" * 200_000 ran it out
-            raise SourceError("is JSON nested too deeply to be flow-log records") from None
+        except RecursionError as error:  # json's C decoder recurses once per level: "[" * 200_000 ran it out
+            raise SourceError("is JSON nested too deeply to be flow-log records") from error
         except json.JSONDecodeError as error:
             if at_end:
-                raise SourceError(f"is not valid JSON: {error.msg} near character {error.pos - at}") from None
+                raise SourceError(f"is not valid JSON: {error.msg} near character {error.pos - at}") from error
             value, end = None, at
         if end > at:
             at, want = end, _JSON_READ

@@ -284,7 +284,7 @@ def parse_stream(
         for block in blocks:
             yield from parser.tables(block)
     except pa.ArrowInvalid as error:
-        raise SourceError(f"cannot be read as flow-log text: {error}") from None
+        raise SourceError(f"cannot be read as flow-log text: {error}") from error
     finally:
         if blocks.long_lines:
             parser.stats.malformed[f"line longer than {max_line:,} bytes"] += blocks.long_lines

@@ -173,7 +173,7 @@ def records(
             for table in read_tables(raw, options.fields, stats, options.max_errors, columns):
                 yield _in_window(table, options, stats)
     except (OSError, EOFError, _ISAL_ERROR) as error:  # isal's error: a corrupt deflate stream
-        raise SourceError(f"cannot be read: {error}") from None
+        raise SourceError(f"cannot be read: {error}") from error
 
 
 def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> FileBatch:

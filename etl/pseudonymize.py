@@ -58,8 +58,8 @@ def key_from_hex(text: str, source: str = "VPCFLOW_KEY") -> bytes:
     """The key bytes of a hex string; `source` names where it came from in errors (never the value)."""
     try:
         key = bytes.fromhex(text.strip())
-    except ValueError:
-        raise UsageError(f"{source} is not a hexadecimal pseudonym key") from None
+    except ValueError as error:
+        raise UsageError(f"{source} is not a hexadecimal pseudonym key") from error
     _pfx_key(key, source)
     return key
 
@@ -79,7 +79,7 @@ def _saved_key(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise UsageError(f"cannot read the pseudonym key {path}: {error.strerror}") from None
+        raise UsageError(f"cannot read the pseudonym key {path}: {error.strerror}") from error
 
 
 def load_or_create_key(home: Path, configured: str | None) -> tuple[bytes, Path | None]:
@@ -96,7 +96,7 @@ def _create_key(path: Path) -> tuple[bytes, Path | None]:
         state_dir(path.parent)
         created = create_private(path, key.hex() + "\n")
     except OSError as error:
-        raise UsageError(f"cannot write the pseudonym key to {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write the pseudonym key to {path}: {error.strerror}") from error
     if created:
         return key, path
     saved = _saved_key(path)  # a concurrent first run saved its key first: use that one

@@ -91,10 +91,10 @@ class Param:
         parse, expected = _TYPES[self.type]
         try:
             value = parse(raw)
-        except ValueError:
-            raise UsageError(f"parameter {self.name} takes {expected}, not {raw!r}") from None
-        except OverflowError:
-            raise UsageError(f"parameter {self.name} takes 64-bit integers (-2**63 to 2**63-1), not {raw}") from None
+        except ValueError as error:
+            raise UsageError(f"parameter {self.name} takes {expected}, not {raw!r}") from error
+        except OverflowError as error:
+            raise UsageError(f"parameter {self.name} takes 64-bit integers (-2**63 to 2**63-1), not {raw}") from error
         if self.choices and value not in self.choices:
             valid = ", ".join(map(str, self.choices))
             raise UsageError(f"parameter {self.name} takes one of {valid}, not {raw!r}")
@@ -165,7 +165,7 @@ def _checked(param: Param, raw: str, source: str) -> Any:
     try:
         return param.convert(raw)
     except UsageError as error:
-        raise QueryError(f"{source}: {error}") from None
+        raise QueryError(f"{source}: {error}") from error
 
 
 def _with_choices(params: list[Param], line: str, source: str) -> None:
@@ -215,8 +215,8 @@ def parse_query(name: str, text: str, source: str | None = None) -> SavedQuery:
 def _writes(raw: str, source: str) -> bool:
     try:
         return _bool(raw)
-    except ValueError:
-        raise QueryError(f"{source}: '// writes: {raw}' should read 'true' or 'false'") from None
+    except ValueError as error:
+        raise QueryError(f"{source}: '// writes: {raw}' should read 'true' or 'false'") from error
 
 
 def saved_queries() -> list[SavedQuery]:

@@ -90,7 +90,7 @@ def open_private(path: Path, flags: int) -> int:
             raise UsageError(
                 f"{path} is a symbolic link, which vpcflow does not follow in its state directory; "
                 f"remove it (rm {path})"
-            ) from None
+            ) from error
         raise
 
 

@@ -102,11 +102,11 @@ def _exclusive(home: Path) -> Iterator[None]:
     with os.fdopen(open_private(home / _LOCK_FILE, os.O_RDWR | os.O_CREAT)) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError as error:
             raise StoreBusyError(
                 f"the embedded graph store in {home} is in use by another vpcflow process; wait for it, "
                 f"or run `vpcflow db serve` once and let every command connect to it"
-            ) from None
+            ) from error
         yield
 
 
@@ -174,8 +174,8 @@ def _start_server(home: Path, password: str, bolt_port: int, http_port: int) -> 
     two servers starting at once)."""
     try:
         from arcadedb_embedded import ArcadeDBServer
-    except ImportError:
-        raise StoreError(NOT_INSTALLED) from None
+    except ImportError as error:
+        raise StoreError(NOT_INSTALLED) from error
     logging_file = home / "logging.properties"
     write_private(logging_file, _LOGGING.format(log=home / "server%g.log"))
     config = {

@@ -95,7 +95,7 @@ class _RowMap(dict):  # type: ignore[type-arg]
 def _back_off(source_id: str, error: Exception, attempt: int, deadline: float) -> None:
     """Sleep a random while, longer each attempt, so two loaders writing the same new things part ways."""
     if time.monotonic() >= deadline:
-        raise StoreError(f"{source_id} kept conflicting with concurrent writes; load it again") from None
+        raise StoreError(f"{source_id} kept conflicting with concurrent writes; load it again") from error
     pause = random.uniform(0, min(2.0, 0.05 * 2**attempt))
     reason = getattr(error, "message", None) or error
     log.debug(
@@ -191,7 +191,7 @@ class GraphStore:
                 return any(e["digest"] == digest for e in entries)
             except _DRIVER_ERRORS as error:
                 if not _reconnect_in_time(error, deadline):
-                    raise _describe(self.endpoint, error) from None
+                    raise _describe(self.endpoint, error) from error
 
     def load(self, batch: FileBatch, *, reload: bool = False) -> LoadOutcome:
         """Write one file's rows and its ledger entry in one transaction, or nothing.
@@ -211,7 +211,7 @@ class GraphStore:
                 dropped_commit = isinstance(error, neo4j_errors.IncompleteCommit)
                 uncertain = uncertain or dropped_commit
                 if dropped_commit and time.monotonic() >= deadline:
-                    raise self._gone_while_committing(batch.source_id) from None
+                    raise self._gone_while_committing(batch.source_id) from error
                 attempt += 1
                 _back_off(batch.source_id, error, attempt, deadline)
                 continue
@@ -220,7 +220,7 @@ class GraphStore:
                     continue
                 # After a dropped COMMIT, the server that stayed away leaves that commit in doubt.
                 gone = self._gone_while_committing(batch.source_id) if uncertain else _describe(self.endpoint, error)
-                raise gone from None
+                raise gone from error
             if uncertain and outcome.reason == ALREADY_LOADED:
                 return LoadOutcome(True, edges=len(batch.edges))
             return outcome
@@ -313,7 +313,7 @@ class GraphStore:
             with self._session(neo4j.READ_ACCESS) as session:
                 record = session.execute_read(lambda tx: tx.run(cypher.COUNTS).single())
         except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from None
+            raise _describe(self.endpoint, error) from error
         return dict(record) if record else {}
 
     def query(
@@ -326,14 +326,14 @@ class GraphStore:
             with self._session(neo4j.WRITE_ACCESS if writes else neo4j.READ_ACCESS) as session:
                 run = session.execute_write if writes else session.execute_read
                 return run(_query_tx, text, parameters, not writes)
-        except _WroteWhileReading:
-            raise QueryError(READ_ONLY_REFUSED) from None
+        except _WroteWhileReading as error:
+            raise QueryError(READ_ONLY_REFUSED) from error
         except neo4j_errors.ClientError as error:
             if error.code == "Neo.ClientError.Statement.AccessMode":  # Neo4j refuses writes itself
-                raise QueryError(READ_ONLY_REFUSED) from None
-            raise QueryError(f"the server rejected the query: {error.message}") from None
+                raise QueryError(READ_ONLY_REFUSED) from error
+            raise QueryError(f"the server rejected the query: {error.message}") from error
         except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from None
+            raise _describe(self.endpoint, error) from error
 
     def reset(self) -> int:
         deleted = 0
@@ -342,7 +342,7 @@ class GraphStore:
                 while count := session.execute_write(_delete_some):
                     deleted += count
         except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from None
+            raise _describe(self.endpoint, error) from error
         return deleted
 
 
@@ -383,14 +383,14 @@ def connect(endpoint: BoltEndpoint, *, retry_seconds: float = RETRY_SECONDS) -> 
             connection_acquisition_timeout=retry_seconds,
         )
     except (neo4j_errors.ConfigurationError, ValueError) as error:
-        raise _describe(endpoint, error) from None
+        raise _describe(endpoint, error) from error
     with driver:
         try:
             driver.verify_connectivity()
             store = GraphStore(driver, endpoint, retry_seconds)
             store.ensure_schema()
         except _DRIVER_ERRORS as error:
-            raise _describe(endpoint, error) from None
+            raise _describe(endpoint, error) from error
         yield store
 
 
