@@ -4,6 +4,7 @@ loader's process group, as Ctrl-C at a terminal, `timeout` and systemd do, so it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ import pytest
 from etl.graph.embedded import BoltEndpoint
 from etl.graph.store import GraphStore
 from tests.flowlines import expected_edges
+from tests.processes import children
 from tests.test_faults import LOAD, wait_until, write_logs
 from tests.test_load import graph_edges, summary_value
 
@@ -59,7 +61,7 @@ def not_loaded(paths: list[Path], loaded: int, signum: int) -> dict[str, str]:
 def test_a_signal_mid_load_stops_it_between_files_and_a_rerun_loads_the_rest(
     signum: int, store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    paths = write_logs(tmp_path / "logs", files=6, lines=1_000, seed=8)
+    paths = write_logs(tmp_path / "logs", files=10, lines=800, seed=8)
     loader = start_loader([str(tmp_path / "logs")], cli_env, tmp_path)
     wait_until(lambda: store.counts()["files"] >= 1 or loader.poll() is not None, 120, "a file to commit")
     signal_group(loader, signum)
@@ -92,9 +94,13 @@ def test_a_dry_run_stops_on_sigterm_while_its_workers_parse(tmp_path: Path) -> N
 
 
 def _workers(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    children = [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
-    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    """The worker processes a loader spawned (its multiprocessing resource tracker is not one)."""
+    spawned = []
+    for child in children(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                spawned.append(child)
+    return spawned
 
 
 def _ledger(home: Path) -> Callable[[], int]:
