@@ -44,7 +44,8 @@ class Served:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "served.json").unlink(missing_ok=True)
         said = self.home / "serve.out"
-        # In its home: a JVM that crashes writes its report into the working directory.
+        # In its home: whatever it might write into its working directory stays there (a JVM crash report goes to
+        # the state directory itself, -XX:ErrorFile, see etl/graph/embedded.py).
         with said.open("w") as out:
             process = self.process = subprocess.Popen(
                 [*VPCFLOW, "db", "serve"], env=self.env, cwd=self.home, stdout=out
