@@ -118,7 +118,7 @@ def test_data_in_table_cells_and_titles_is_literal_text(
 
 
 def test_query_list_shows_titles_as_literal_text() -> None:
-    from etl.output import query_table
+    from etl.cli.output import query_table
     from etl.queries import parse_query
 
     hostile = parse_query(

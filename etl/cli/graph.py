@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.cli_shared import State, err, errors, out
-from etl.display import literal
+from etl.cli.common import State, err, errors, out
+from etl.cli.display import literal
 from etl.errors import UsageError
 from etl.graph.embedded import embedded_endpoint
 from etl.queries import browser_text, find_query, saved_queries
@@ -84,7 +84,7 @@ def db_reset(ctx: typer.Context, yes: Annotated[bool, typer.Option("--yes", help
 @query_app.command("list")
 def query_list(ctx: typer.Context) -> None:
     """The saved queries and their parameters."""
-    from etl import output
+    from etl.cli import output
 
     with errors(ctx.obj):
         table = output.query_table(saved_queries())
@@ -129,7 +129,7 @@ def query_run(
     format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
     """Run a saved query (or any .cypher file) and print its rows."""
-    from etl import output
+    from etl.cli import output
 
     state: State = ctx.obj
     with errors(state):

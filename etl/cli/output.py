@@ -19,7 +19,7 @@ from neo4j.graph import Node, Path, Relationship
 from neo4j.spatial import Point, WGS84Point
 from rich.table import Table
 
-from etl.display import literal, spreadsheet_cell
+from etl.cli.display import literal, spreadsheet_cell
 
 if TYPE_CHECKING:
     from etl.queries import SavedQuery

@@ -10,7 +10,7 @@ import pyarrow as pa
 from rich.table import Table
 from rich.text import Text
 
-from etl.display import literal, spreadsheet_cell, visible
+from etl.cli.display import literal, spreadsheet_cell, visible
 from etl.pipeline import LoadSummary
 
 

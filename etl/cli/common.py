@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from etl.cli.display import visible
 from etl.config import Settings
-from etl.display import visible
 from etl.errors import VpcflowError
 
 out = Console(soft_wrap=True)

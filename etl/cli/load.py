@@ -1,0 +1,167 @@
+"""The commands that read or write flow logs: `load`, `parse` and `demo`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from etl import demo as demo_data
+from etl import pipeline
+from etl.cli import report
+from etl.cli.common import State, err, errors, out
+from etl.cli.display import literal
+from etl.cli.selection import (
+    AccountOption,
+    AwsRegionOption,
+    EndOption,
+    EndpointOption,
+    FieldsOption,
+    ProfileOption,
+    RegionOption,
+    SourcesArgument,
+    StartOption,
+    select,
+)
+from etl.errors import UsageError, VpcflowError
+from etl.fields import parse_fields
+from etl.identify import build_naming
+from etl.stopping import stop_signals
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[pipeline.FileResult], None]]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("files", total=total)
+        yield lambda result: progress.advance(task)
+
+
+def load(
+    ctx: typer.Context,
+    sources: SourcesArgument,
+    fields: FieldsOption = None,
+    max_errors: Annotated[int | None, typer.Option(help="Give up on a file past this many malformed lines.")] = None,
+    reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes parsing files in parallel.")] = 2,
+    known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
+    pseudonymize: Annotated[
+        str, typer.Option(help="unknown (every address the known-ips file does not name), all, or none.")
+    ] = "unknown",
+    aws_ip_ranges: Annotated[
+        Path | None, typer.Option(help="AWS ip-ranges.json: addresses in its service prefixes get scope aws-service.")
+    ] = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    account: AccountOption = None,
+    aws_region: AwsRegionOption = None,
+) -> None:
+    """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed,
+    130/143 stopped by SIGINT/SIGTERM (files not loaded are named; the same command loads them)."""
+    state: State = ctx.obj
+    # From the start: a signal while the JVM starts or S3 is listed stops the load before its first file.
+    stop = ctx.with_resource(stop_signals())
+    with errors(state):
+        chosen = select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
+        settings = state.settings
+        naming, created = build_naming(
+            settings.home,
+            settings.key,
+            known_ips or settings.known_ips,
+            pseudonymize,
+            aws_ip_ranges,
+            save_key=not dry_run,
+        )
+        if created:
+            err.print(
+                literal(
+                    f"generated a pseudonym key in {created}; keep it: the same key gives the same pseudonyms on "
+                    "later loads, and `vpcflow reveal` needs it"
+                ),
+                highlight=False,
+            )
+        options = pipeline.LoadOptions(
+            parse_fields(fields) if fields else None, max_errors, reload, workers, chosen.start, chosen.end, naming
+        )
+        with _progress(len(chosen.sources)) as on_file:
+            if dry_run:
+                summary = pipeline.load(chosen.sources, None, options, on_file, stop.reason)
+            else:
+                from etl.graph.store import open_store  # neo4j: a quarter second to import, not for dry runs
+
+                with open_store(state.settings) as store:
+                    summary = pipeline.load(chosen.sources, store, options, on_file, stop.reason)
+    out.print(report.summary_table(summary, dry_run))
+    for result in summary.files:
+        if result.status == "failed":
+            err.print(report.failed_line(result.source_id, result.detail), highlight=False)
+    if stop.exit_code is not None:
+        err.print(f"{stop.reason()}: the same command loads what was not loaded", highlight=False)
+    raise typer.Exit(stop.exit_code or summary.exit_code)
+
+
+def parse(
+    ctx: typer.Context,
+    sources: SourcesArgument,
+    fields: FieldsOption = None,
+    output_format: Annotated[str, typer.Option("--output", help="jsonl or csv.")] = "jsonl",
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    account: AccountOption = None,
+    aws_region: AwsRegionOption = None,
+) -> None:
+    """Print the normalised records (NODATA/SKIPDATA included); malformed lines go to a summary on stderr."""
+    state: State = ctx.obj
+    with errors(state):
+        if output_format not in ("jsonl", "csv"):
+            raise UsageError(f"--output takes jsonl or csv, not {output_format!r}")
+        chosen = select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
+        options = pipeline.LoadOptions(parse_fields(fields) if fields else None, start=chosen.start, end=chosen.end)
+        stats, failed = pipeline.ParseStats(), 0
+        for source in chosen.sources:
+            failed += not _print_records(source, options, stats, output_format)
+    sys.stdout.flush()
+    err.print(f"{stats.records:,} records ({stats.nodata:,} NODATA, {stats.skipdata:,} SKIPDATA)", highlight=False)
+    for reason, count in stats.malformed.most_common():
+        err.print(literal(f"malformed: {reason}: {count:,}"), highlight=False)
+    raise typer.Exit(3 if failed else 0)
+
+
+def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.ParseStats, form: str) -> bool:
+    columns: list[str] | None = None
+    try:
+        for table in pipeline.records(source, options, stats):
+            sys.stdout.write(report.record_lines(table, form, header=form == "csv" and table.column_names != columns))
+            columns = table.column_names
+    except VpcflowError as error:
+        err.print(report.failed_line(source.id, str(error)), highlight=False)
+        return False
+    return True
+
+
+def demo(
+    ctx: typer.Context,
+    records: Annotated[int, typer.Option(min=1, help="How many flow records to write.")] = 100_000,
+    output_path: Annotated[Path, typer.Option("--output", "-o", help="A .log/.gz file, or a folder.")] = Path(
+        "demo-logs"
+    ),
+    files: Annotated[int, typer.Option(min=1, help="How many gzip files to split them into.")] = 1,
+    seed: Annotated[int, typer.Option(help="Same seed, same logs.")] = 7,
+) -> None:
+    """Write realistic flow logs of a small VPC (web, app, database, NAT, clients, scanners)."""
+    with errors(ctx.obj):
+        written = demo_data.write_demo(output_path, records, files=files, seed=seed)
+    for path in written:
+        out.print(str(path), highlight=False)

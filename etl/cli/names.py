@@ -1,0 +1,70 @@
+"""The commands about who is who: `known-ips discover`, and `reveal` of pseudonyms."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from etl.cli.common import State, err, errors
+from etl.cli.display import literal
+from etl.cli.graph import pseudonym_doubts
+from etl.cli.selection import ProfileOption
+from etl.errors import UsageError
+
+known_ips_app = typer.Typer(no_args_is_help=True, help="Known addresses: discover them from an AWS account.")
+
+
+@known_ips_app.command("discover")
+def known_ips_discover(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    region: Annotated[str | None, typer.Option(help="The region to describe [env: AWS_REGION]")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="EC2-compatible endpoint (testing).")] = None,
+    output_path: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML here.")] = None,
+) -> None:
+    """Name every network interface's addresses, VPC and subnet of a region, as a known-ips YAML file."""
+    from etl.discover import discover_known_ips, make_ec2_client
+    from etl.known_ips import to_yaml, write_yaml
+
+    state: State = ctx.obj
+    with errors(state):
+        client = make_ec2_client(
+            profile or state.settings.aws_profile, region or state.settings.aws_region, endpoint_url
+        )
+        entries = discover_known_ips(client)
+        if output_path is None:
+            sys.stdout.write(to_yaml(entries))
+            return
+        write_yaml(entries, output_path)
+    err.print(f"wrote {len(entries):,} entries to {output_path}", highlight=False)
+
+
+def reveal(
+    ctx: typer.Context, pseudonyms: Annotated[list[str], typer.Argument(help="Pseudonymized addresses.")]
+) -> None:
+    """The real address behind each pseudonym (needs the key the pseudonyms were made with).
+
+    Prints PSEUDONYM, a tab, the real address. Any address reveals to some address, so the graph is
+    asked too: an input it does not hold as a pseudonym (a named or real address, or one it never
+    saw) still gets its line, with a warning on stderr, and the exit status is 1. When the graph
+    cannot be reached, a warning says so and the exit status is 0.
+    """
+    from etl.pseudonymize import KEY_FILE, Pseudonymizer, existing_key
+
+    state: State = ctx.obj
+    with errors(state):
+        key = existing_key(state.settings.home, state.settings.key)
+        if key is None:
+            raise UsageError(
+                f"no pseudonym key: set VPCFLOW_KEY, or use the state directory whose {KEY_FILE} made them"
+            )
+        pseudonymizer = Pseudonymizer(key)
+        lines = [f"{pseudonym}\t{pseudonymizer.reveal(pseudonym)}\n" for pseudonym in pseudonyms]
+    doubts, checked = pseudonym_doubts(state, pseudonyms)
+    sys.stdout.write("".join(lines))
+    for doubt in doubts:
+        err.print(literal(f"warning: {doubt}"), highlight=False)
+    raise typer.Exit(1 if checked and doubts else 0)
