@@ -77,10 +77,10 @@ def test_debug_follows_each_source_and_times_its_stages(cli_env: dict[str, str],
 def test_a_lost_connection_is_logged_with_its_reason_and_wait(caplog: pytest.LogCaptureFixture) -> None:
     from neo4j.exceptions import ServiceUnavailable
 
-    from etl.graph.store import _reconnect_in_time
+    from etl.graph.failures import reconnect_in_time
 
-    with caplog.at_level(logging.DEBUG, logger="etl.graph.store"):
-        assert _reconnect_in_time(ServiceUnavailable("the server closed the connection"), time.monotonic() + 60)
+    with caplog.at_level(logging.DEBUG, logger="etl.graph.failures"):
+        assert reconnect_in_time(ServiceUnavailable("the server closed the connection"), time.monotonic() + 60)
     assert [r.getMessage() for r in caplog.records] == [
         "connection lost (the server closed the connection); trying again in 1.0 s"
     ]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
-import ssl
 import time
 from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from etl.config import RETRY_SECONDS, Settings
 from etl.errors import QueryError, StoreError, StoreUnavailableError
 from etl.graph import cypher
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
+from etl.graph.failures import DRIVER_ERRORS, back_off, describe, reconnect_in_time
 
 log = logging.getLogger(__name__)
 ALREADY_LOADED = "already loaded"
@@ -92,76 +91,9 @@ class _RowMap(dict):  # type: ignore[type-arg]
     __repr__ = _count
 
 
-def _back_off(source_id: str, error: Exception, attempt: int, deadline: float) -> None:
-    """Sleep a random while, longer each attempt, so two loaders writing the same new things part ways."""
-    if time.monotonic() >= deadline:
-        raise StoreError(f"{source_id} kept conflicting with concurrent writes; load it again") from error
-    pause = random.uniform(0, min(2.0, 0.05 * 2**attempt))
-    reason = getattr(error, "message", None) or error
-    log.debug(
-        "%s: attempt %d in %.2f s, after a concurrent write or a dropped commit: %s", source_id, attempt, pause, reason
-    )
-    time.sleep(pause)
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _tls_failure(error: BaseException) -> ssl.SSLError | None:
-    while error is not None and not isinstance(error, ssl.SSLError):
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return error
-
-
-def _describe(endpoint: BoltEndpoint, error: Exception) -> StoreUnavailableError:
-    """One sentence a user can act on. Never the password: the driver's messages do not carry it."""
-    uri = endpoint.uri
-    if isinstance(error, neo4j_errors.AuthError):
-        return StoreUnavailableError(
-            f"the graph server at {uri} refused the credentials of user {endpoint.user!r}; "
-            "check NEO4J_USER and NEO4J_PASSWORD"
-        )
-    if tls := _tls_failure(error):
-        if isinstance(tls, ssl.SSLCertVerificationError):
-            return StoreUnavailableError(
-                f"the graph server at {uri} has a certificate this machine does not trust ({tls.reason}); "
-                "use a +ssc scheme (bolt+ssc://) to accept a self-signed one"
-            )
-        return StoreUnavailableError(f"no TLS connection to {uri}: the server there does not speak TLS; try bolt://")
-    if isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError):
-        if "handshake" in str(error).lower() and uri.startswith(("bolt://", "neo4j://")):
-            return StoreUnavailableError(
-                f"the server at {uri} broke off the Bolt handshake; if it requires TLS, use bolt+s:// (or neo4j+s://)"
-            )
-        return StoreUnavailableError(f"cannot reach the graph server at {uri}; is it running?")
-    if isinstance(error, neo4j_errors.ConfigurationError | ValueError):
-        return StoreUnavailableError(f"NEO4J_URI {uri!r} is not usable: {error}")
-    message = getattr(error, "message", None) or str(error)
-    return StoreUnavailableError(f"the graph server at {uri} failed: {message}")
-
-
-_DRIVER_ERRORS = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError)
-_RECONNECT_PAUSE = 1.0
-
-
-def _lost_connection(error: Exception) -> bool:
-    """A connection lost in a way the driver does not retry itself, as a restarting server causes: a
-    reset while it starts up, a read whose COMMIT went unanswered (a read has nothing to commit)."""
-    lost = isinstance(error, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError)
-    return lost and _tls_failure(error) is None
-
-
-def _reconnect_in_time(error: Exception, deadline: float) -> bool:
-    """After a pause, whether to try again: the connection was lost and the retry time is not spent."""
-    if _lost_connection(error) and time.monotonic() < deadline:
-        log.debug(
-            "connection lost (%s); trying again in %.1f s", getattr(error, "message", None) or error, _RECONNECT_PAUSE
-        )
-        time.sleep(_RECONNECT_PAUSE)
-        return True
-    return False
 
 
 class GraphStore:
@@ -189,9 +121,9 @@ class GraphStore:
                         lambda tx: tx.run(cypher.LEDGER_ENTRIES, id=source_id, digest=digest).data()
                     )
                 return any(e["digest"] == digest for e in entries)
-            except _DRIVER_ERRORS as error:
-                if not _reconnect_in_time(error, deadline):
-                    raise _describe(self.endpoint, error) from error
+            except DRIVER_ERRORS as error:
+                if not reconnect_in_time(error, deadline):
+                    raise describe(self.endpoint, error) from error
 
     def load(self, batch: FileBatch, *, reload: bool = False) -> LoadOutcome:
         """Write one file's rows and its ledger entry in one transaction, or nothing.
@@ -213,13 +145,13 @@ class GraphStore:
                 if dropped_commit and time.monotonic() >= deadline:
                     raise self._gone_while_committing(batch.source_id) from error
                 attempt += 1
-                _back_off(batch.source_id, error, attempt, deadline)
+                back_off(batch.source_id, error, attempt, deadline)
                 continue
-            except _DRIVER_ERRORS as error:
-                if _reconnect_in_time(error, deadline):
+            except DRIVER_ERRORS as error:
+                if reconnect_in_time(error, deadline):
                     continue
                 # After a dropped COMMIT, the server that stayed away leaves that commit in doubt.
-                gone = self._gone_while_committing(batch.source_id) if uncertain else _describe(self.endpoint, error)
+                gone = self._gone_while_committing(batch.source_id) if uncertain else describe(self.endpoint, error)
                 raise gone from error
             if uncertain and outcome.reason == ALREADY_LOADED:
                 return LoadOutcome(True, edges=len(batch.edges))
@@ -312,8 +244,8 @@ class GraphStore:
         try:
             with self._session(neo4j.READ_ACCESS) as session:
                 record = session.execute_read(lambda tx: tx.run(cypher.COUNTS).single())
-        except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from error
+        except DRIVER_ERRORS as error:
+            raise describe(self.endpoint, error) from error
         return dict(record) if record else {}
 
     def query(
@@ -332,8 +264,8 @@ class GraphStore:
             if error.code == "Neo.ClientError.Statement.AccessMode":  # Neo4j refuses writes itself
                 raise QueryError(READ_ONLY_REFUSED) from error
             raise QueryError(f"the server rejected the query: {error.message}") from error
-        except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from error
+        except DRIVER_ERRORS as error:
+            raise describe(self.endpoint, error) from error
 
     def reset(self) -> int:
         deleted = 0
@@ -341,8 +273,8 @@ class GraphStore:
             with self._session() as session:
                 while count := session.execute_write(_delete_some):
                     deleted += count
-        except _DRIVER_ERRORS as error:
-            raise _describe(self.endpoint, error) from error
+        except DRIVER_ERRORS as error:
+            raise describe(self.endpoint, error) from error
         return deleted
 
 
@@ -383,14 +315,14 @@ def connect(endpoint: BoltEndpoint, *, retry_seconds: float = RETRY_SECONDS) -> 
             connection_acquisition_timeout=retry_seconds,
         )
     except (neo4j_errors.ConfigurationError, ValueError) as error:
-        raise _describe(endpoint, error) from error
+        raise describe(endpoint, error) from error
     with driver:
         try:
             driver.verify_connectivity()
             store = GraphStore(driver, endpoint, retry_seconds)
             store.ensure_schema()
-        except _DRIVER_ERRORS as error:
-            raise _describe(endpoint, error) from error
+        except DRIVER_ERRORS as error:
+            raise describe(endpoint, error) from error
         yield store
 
 
