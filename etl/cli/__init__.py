@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from etl import logs
-from etl.cli.common import State, err, errors
+from etl.cli.common import State, errors
 from etl.cli.graph import db_app, query_app, view
 from etl.cli.load import demo, load, parse
 from etl.cli.names import known_ips_app, reveal
@@ -47,9 +47,5 @@ def _global(
 
 
 def main() -> NoReturn:
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise SystemExit(130) from None
+    app()  # exits itself: Typer turns Ctrl-C outside a load's own handling into exit 130
     raise SystemExit(0)

@@ -5,7 +5,6 @@ it when they run, so that `load --dry-run` and `parse` start without it."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 import webbrowser
@@ -19,17 +18,10 @@ from etl.cli.display import literal
 from etl.errors import UsageError
 from etl.graph.embedded import embedded_endpoint
 from etl.queries import browser_text, find_query, saved_queries
+from etl.stopping import stop_signals
 
 db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
 query_app = typer.Typer(no_args_is_help=True, help="Saved Cypher queries: list, show, run.")
-
-
-def _stop_signals() -> list[int]:
-    """From now on, SIGINT and SIGTERM are appended to the list returned, and do nothing else."""
-    received: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda signum, _: received.append(signum))
-    return received
 
 
 @db_app.command("serve")
@@ -42,17 +34,15 @@ def db_serve(ctx: typer.Context) -> None:
         from etl.graph.store import connect
 
         home = state.settings.home
-        with embedded_endpoint(home, serve=True) as endpoint:
-            received = _stop_signals()  # as soon as the server runs: the JVM's own handling skips the clean-up
-            with connect(endpoint):
-                out.print(f"serving the embedded graph store of {home} over Bolt", highlight=False)
-                out.print(f"  uri:      {endpoint.uri}\n  user:     {endpoint.user}", highlight=False)
-                out.print(f"  password: in {home / 'root-password'}\n  database: {endpoint.database}", highlight=False)
-                out.print("other vpcflow commands on this state directory use it; Ctrl-C stops it")
-                # Short sleeps, not one endless wait: the kernel may hand the signal to one of the JVM's
-                # threads, and Python runs its handler only when the main thread next wakes.
-                while not received:
-                    time.sleep(0.2)
+        with embedded_endpoint(home, serve=True) as endpoint, stop_signals() as stop, connect(endpoint):
+            out.print(f"serving the embedded graph store of {home} over Bolt", highlight=False)
+            out.print(f"  uri:      {endpoint.uri}\n  user:     {endpoint.user}", highlight=False)
+            out.print(f"  password: in {home / 'root-password'}\n  database: {endpoint.database}", highlight=False)
+            out.print("other vpcflow commands on this state directory use it; Ctrl-C stops it")
+            # Short sleeps, not one endless wait: the kernel may hand the signal to one of the JVM's
+            # threads, and Python runs its handler only when the main thread next wakes.
+            while stop.signum is None:
+                time.sleep(0.2)
 
 
 @db_app.command("status")
