@@ -6,21 +6,29 @@ Lines are checked with plain str.split, independently of etl/parse.py.
 import gzip
 import ipaddress
 import itertools
+import random
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from etl.cli import app
+from etl.cli.load import DemoProfile
 from etl.demo import (
     DEMO_ACCOUNT,
     DEMO_SCANNER_CIDR,
+    DEMO_START,
     DEMO_VPC_CIDR,
     HEADER,
+    INTERNET_SCANNER_CIDR,
+    PROFILES,
     demo_known_ips,
     generate_lines,
     write_demo,
 )
+from etl.demo.internet import InternetModel
 from etl.errors import UsageError
 
 AWS_NAME = re.compile(
@@ -29,6 +37,7 @@ AWS_NAME = re.compile(
 SCANNERS = ipaddress.ip_network(DEMO_SCANNER_CIDR)
 VPC = ipaddress.ip_network(DEMO_VPC_CIDR)
 LINES = 30_000
+INTERNET_LINES = 60_000  # a minute of the demo's clock
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +212,143 @@ def test_an_output_that_cannot_be_written_is_one_sentence(target: str, tmp_path:
         UsageError, match=f"^cannot write {tmp_path / target}: (No such file or directory|Not a directory)$"
     ):
         write_demo(tmp_path / target, 10)
+
+
+# The internet profile: the cardinality of an internet-facing VPC.
+
+
+@pytest.fixture(scope="module")
+def internet() -> list[list[str]]:
+    return [line.split(" ") for line in generate_lines(INTERNET_LINES, seed=7, profile="internet")]
+
+
+def client_requests(lines: list[list[str]]) -> Counter[str]:
+    """Connections per internet client: its requests to a load balancer on 443 or 80."""
+    balancers = {e["ip"] for e in demo_known_ips() if e.get("name") == "load-balancer"}
+    return Counter(f[3] for f in lines if f[13] == "OK" and f[4] in balancers and f[6] in {"443", "80"}
+                   and ipaddress.ip_address(f[3]) not in VPC)  # fmt: skip
+
+
+def test_internet_clients_are_many_and_heavy_tailed(internet: list[list[str]]) -> None:
+    counts = sorted(client_requests(internet).values(), reverse=True)
+    # 40,000 clients an hour: in a minute, ten thousand regulars' busiest few thousand and passers-by.
+    assert 3_500 <= len(counts) <= 4_500
+    top = sum(counts[: len(counts) // 100])
+    assert top > 0.35 * sum(counts), "the top 1% of clients open more than a third of the connections"
+    assert sum(c <= 2 for c in counts) > 0.8 * len(counts), "most clients are seen once or twice"
+    assert not any(
+        ipaddress.ip_address(a) in VPC or ipaddress.ip_address(a).is_private for a in client_requests(internet)
+    )
+
+
+def test_internet_clients_option_sets_how_many() -> None:
+    fewer = client_requests(
+        [line.split(" ") for line in generate_lines(INTERNET_LINES, profile="internet", clients=4_000)]
+    )
+    assert 800 <= len(fewer) <= 1_300
+
+
+def test_new_clients_keep_arriving() -> None:
+    """Besides the regulars, clients come and go: those of an hour later are all new."""
+    clients = InternetModel(7).clients
+    regulars = {address for address, _, _ in clients.regulars}
+    early, late = ({c[0] for c in clients.draw(random.Random(1), DEMO_START + t, 20_000)} - regulars for t in (0, 3600))
+    assert 800 <= len(early) <= 1_500 and 800 <= len(late) <= 1_500
+    assert not early & late
+
+
+def test_internet_scanners_sweep_every_address_on_several_ports(internet: list[list[str]]) -> None:
+    scanners = ipaddress.ip_network(INTERNET_SCANNER_CIDR)
+    hosts = {e["ip"] for e in demo_known_ips() if "ip" in e}
+    rejected = [f for f in internet if f[12] == "REJECT"]
+    assert 0.02 * INTERNET_LINES < len(rejected) < 0.08 * INTERNET_LINES
+    assert len({f[3] for f in rejected}) >= 250, "a few hundred scanners"
+    targets = {ipaddress.ip_address(f[4]) for f in rejected}
+    assert len(targets) >= 800 and len(targets - {ipaddress.ip_address(h) for h in hosts}) >= 790
+    subnets = [ipaddress.ip_network(e["cidr"]) for e in demo_known_ips() if "cidr" in e]
+    # AWS keeps the first four addresses and the last of each subnet: no ENI has them.
+    assert all(any(t in s for s in subnets) and 4 <= int(t) % 256 <= 254 for t in targets)
+    assert len({(f[6], f[7]) for f in rejected}) >= 15
+    per_scanner = Counter(f[3] for f in rejected)
+    busiest = max(per_scanner, key=per_scanner.__getitem__)
+    assert 3 <= len({f[6] for f in rejected if f[3] == busiest}) <= 8, "each scanner has a few ports of its own"
+    assert all(ipaddress.ip_address(f[3]) in scanners for f in rejected)
+    assert all(f[12] == "REJECT" for f in internet if f[13] == "OK" and ipaddress.ip_address(f[3]) in scanners)
+
+
+def test_internet_replies_carry_the_service_port_back_to_the_request(internet: list[list[str]]) -> None:
+    balancers = {e["ip"] for e in demo_known_ips() if e.get("name") == "load-balancer"}
+    replies = [f for f in internet if f[3] in balancers and ipaddress.ip_address(f[4]) not in VPC]
+    requests = {(f[2], f[3], f[5], f[4], f[6]) for f in internet if f[4] in balancers and f[12] == "ACCEPT"}
+    assert len(replies) > 10_000 and {f[5] for f in replies} == {"443", "80"}
+    assert all(32768 <= int(f[6]) <= 65535 and f[12] == "ACCEPT" for f in replies)
+    # Same ENI, the reply's destination and port are the request's source and port.
+    assert all((f[2], f[4], f[6], f[3], f[5]) in requests for f in replies)
+
+
+def test_internet_records_are_well_formed_and_keep_the_vpc(internet: list[list[str]]) -> None:
+    assert all(len(f) == 14 and f[:2] == ["2", DEMO_ACCOUNT] for f in internet)
+    ok = [f for f in internet if f[13] == "OK"]
+    assert all(40 * int(f[8]) <= int(f[9]) <= 1500 * int(f[8]) and int(f[10]) <= int(f[11]) for f in ok)
+    assert 0.002 * INTERNET_LINES < sum(f[13] == "NODATA" for f in internet) < 0.01 * INTERNET_LINES
+    assert any(f[4] == known("database") and f[6] == "5432" for f in ok)
+    assert any(f[3] == known("nat-gateway") and f[6] == "443" for f in ok)
+
+
+def test_internet_profile_is_deterministic_and_seeded() -> None:
+    first = list(generate_lines(5_000, seed=1, profile="internet"))
+    assert first == list(generate_lines(5_000, seed=1, profile="internet"))
+    assert first != list(generate_lines(5_000, seed=2, profile="internet"))
+    assert first != list(generate_lines(5_000, seed=1, profile="internet", scanners=20))
+
+
+def test_internet_files_have_aws_names_and_the_same_bytes_for_a_seed(tmp_path: Path) -> None:
+    paths = [write_demo(tmp_path / d, 9_000, files=3, seed=4, profile="internet") for d in ("a", "b")]
+    assert all(AWS_NAME.fullmatch(p.name) for p in paths[0])
+    assert [gzip.decompress(p.read_bytes()) for p in paths[0]] == [gzip.decompress(p.read_bytes()) for p in paths[1]]
+    assert sum(len(read_lines(p)) for p in paths[0]) == 9_000
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"profile": "bogus"}, "unknown demo profile 'bogus': choose one of small, internet"),
+        ({"profile": "internet", "clients": 0}, "need 1 to 10,000,000 clients"),
+        ({"profile": "internet", "scanners": 0}, "and 1 to 100,000 scanners"),
+        ({"clients": 5}, "--clients and --scanners size the internet profile"),
+    ],
+)
+def test_bad_profile_arguments_are_a_usage_error(tmp_path: Path, arguments: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        write_demo(tmp_path, 10, **arguments)
+
+
+def test_the_cli_knows_every_profile() -> None:
+    assert tuple(DemoProfile) == PROFILES
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "words"),
+    [
+        (["--profile", "bogus"], 2, ["--profile", "bogus", "small", "internet"]),
+        (["--profile", "internet", "--clients", "0"], 2, ["--clients"]),
+        (["--profile", "internet", "--scanners", "0"], 2, ["--scanners"]),
+        (["--scanners", "5"], 2, ["--profile internet"]),
+    ],
+)
+def test_demo_cli_rejects_bad_profiles_and_sizes(
+    tmp_path: Path, arguments: list[str], code: int, words: list[str]
+) -> None:
+    result = CliRunner().invoke(app, ["demo", "--records", "10", "-o", str(tmp_path / "x.log"), *arguments])
+    assert result.exit_code == code, result.output
+    assert all(word in result.output for word in words), result.output
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_demo_cli_writes_the_internet_profile(tmp_path: Path) -> None:
+    arguments = ["--profile", "internet", "--clients", "2000", "--scanners", "30", "--seed", "5"]
+    result = CliRunner().invoke(app, ["demo", "--records", "3000", "-o", str(tmp_path / "x.log"), *arguments])
+    assert result.exit_code == 0, result.output
+    assert read_lines(tmp_path / "x.log") == list(
+        generate_lines(3000, seed=5, profile="internet", clients=2000, scanners=30)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -151,6 +152,11 @@ def _print_records(source: Any, options: pipeline.LoadOptions, stats: pipeline.P
     return True
 
 
+class DemoProfile(StrEnum):  # demo_data.PROFILES, spelled out for Typer and mypy
+    small = "small"
+    internet = "internet"
+
+
 def demo(
     ctx: typer.Context,
     records: Annotated[int, typer.Option(min=1, help="How many flow records to write.")] = 100_000,
@@ -159,9 +165,25 @@ def demo(
     ),
     files: Annotated[int, typer.Option(min=1, help="How many gzip files to split them into.")] = 1,
     seed: Annotated[int, typer.Option(help="Same seed, same logs.")] = 7,
+    profile: Annotated[
+        DemoProfile,
+        typer.Option(
+            help="small: a few hundred clients, edges that repeat. internet: the cardinality of an"
+            " internet-facing VPC (tens of thousands of clients an hour, scanners sweeping every address).",
+        ),
+    ] = DemoProfile.small,
+    clients: Annotated[
+        int | None,
+        typer.Option(min=1, max=demo_data.MAX_CLIENTS, help="internet: distinct clients per hour of log time."),
+    ] = None,
+    scanners: Annotated[
+        int | None, typer.Option(min=1, max=demo_data.MAX_SCANNERS, help="internet: how many scanners.")
+    ] = None,
 ) -> None:
     """Write realistic flow logs of a small VPC (web, app, database, NAT, clients, scanners)."""
     with errors(ctx.obj):
-        written = demo_data.write_demo(output_path, records, files=files, seed=seed)
+        written = demo_data.write_demo(
+            output_path, records, files=files, seed=seed, profile=profile.value, clients=clients, scanners=scanners
+        )
     for path in written:
         out.print(str(path), highlight=False)
