@@ -29,7 +29,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-# BENCH=parse_speed,load_speed picks benchmarks; BENCH_RECORDS=1000000 makes the parse run quick.
+# BENCH=parse_speed,load_speed picks benchmarks, BENCH_PROFILE=internet the demo profiles; BENCH_RECORDS=1000000 makes the parse run quick.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

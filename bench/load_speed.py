@@ -1,10 +1,16 @@
-"""Load speed: edge rows per second that `GraphStore.load` writes, against the naive baseline (one
-`UNWIND $rows MERGE (s) MERGE (d) MERGE (s)-[f:FLOW {port, protocol, action}]->(d)` query per 5,000-row
-batch, one transaction per file) on the same rows in the same run; then end to end: BENCH_RECORDS demo
-records from gzip files to a loaded graph (`vpcflow load` on a fresh embedded store), time and peak RSS.
+"""Load speed, for each demo profile of BENCH_PROFILE (default internet,small) and three row shapes.
 
-Rows come in three shapes, each written into an empty graph (every edge new) and then once more under
-other file names (every edge exists, so it is added to):
+First, per profile, bench/write_speed.py: the real CLI writing demo files into fresh stores (write
+time = load - dry run; edge rows per second of it), new edges and existing ones. Then edge rows per
+second that `GraphStore.load` writes, against the naive baseline (one `UNWIND $rows MERGE (s) MERGE
+(d) MERGE (s)-[f:FLOW {port, protocol, action}]->(d)` query per 5,000-row batch, one transaction per
+file) on the same rows in the same run: for each profile, on what `prepare` makes of the first
+BENCH_NAIVE_FILES (default 2) of its files, as the baseline is slow on hubs. Last, end to end, per
+profile: BENCH_RECORDS demo records from BENCH_FILES gzip files to a loaded graph (`vpcflow load` on a
+fresh embedded store), time and peak RSS. A table per profile ends the output.
+
+Synthetic rows come in three shapes, each written into an empty graph (every edge new) and then once
+more under other file names (every edge exists, so it is added to):
 - spread: BENCH_EDGES distinct edges (default 200,000) between random pairs of a quarter as many addresses;
 - hubs: BENCH_EDGES distinct edges, each with one of 40 hub addresses (load balancers, NAT gateways) at
   one end: thousands of FLOW relationships per hub, as real VPCs have;
@@ -26,8 +32,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench import write_speed
 from bench.measure import run_measured
-from bench.parse_speed import VPCFLOW, demo_files
+from bench.parse_speed import VPCFLOW, demo_files, profiles
+from bench.table import print_table
 from etl import demo
 from etl.batch import FileBatch
 from etl.graph import cypher
@@ -202,10 +210,10 @@ def servers(scratch: Path) -> Iterator[tuple[str, GraphStore]]:
             store.reset()
 
 
-def end_to_end(records: int, files: int, scratch: Path) -> dict[str, float]:
+def end_to_end(records: int, files: int, scratch: Path, profile: str = "small") -> dict[str, float]:
     """`vpcflow load` of the demo files into a fresh embedded store: time, and peak RSS of its processes."""
-    paths = demo_files(records, files)
-    env = {**os.environ, "VPCFLOW_HOME": str(scratch / "e2e-home"), "NEO4J_URI": ""}
+    paths = demo_files(records, files, profile)
+    env = {**os.environ, "VPCFLOW_HOME": str(scratch / f"e2e-home-{profile}"), "NEO4J_URI": ""}
     seconds, _, peak = run_measured([*VPCFLOW, "load", *map(str, paths)], env)
     return {"e2e_records": records, "e2e_seconds": seconds, "e2e_records_per_s": records / seconds,
             "e2e_peak_rss_mib": peak}  # fmt: skip
@@ -215,18 +223,31 @@ def main() -> dict[str, float]:
     edges = int(os.environ.get("BENCH_EDGES", 200_000))
     runs = int(os.environ.get("BENCH_RUNS", 3))
     records = int(os.environ.get("BENCH_RECORDS", 10_000_000))
+    naive_files = int(os.environ.get("BENCH_NAIVE_FILES", 2))
     figures: dict[str, float] = {}
+    by_profile: dict[str, dict[str, float]] = {profile: {} for profile in profiles()}
     with tempfile.TemporaryDirectory(prefix="vpcflow-bench-") as scratch:
+        # The user's view first: the real CLI, each store fresh, before this process starts a server.
+        fixed = write_speed.fixed_seconds(Path(scratch), runs)
+        for profile, table in by_profile.items():
+            table |= write_speed.measure(profile, Path(scratch), runs, fixed)
         rows = shapes(edges, Path(scratch), os.environ.get("BENCH_SHAPES", "spread,hubs,demo").split(","))
+        rows |= {profile: write_speed.batches(profile, naive_files) for profile in by_profile}
         for server, store in servers(Path(scratch)):
             for shape, files in rows.items():
                 for name, value in compare(store, shape, files, runs).items():
                     figures[f"{server}_{name}"] = value
                     print(f"load  {server}_{name:36s} {value:>14,.2f}", flush=True)
-        if records:
-            for name, value in end_to_end(records, int(os.environ.get("BENCH_FILES", 10)), Path(scratch)).items():
-                figures[name] = value
-                print(f"load  {name:45s} {value:>14,.2f}", flush=True)
+                    if shape in by_profile:
+                        by_profile[shape][f"{server}_{name.removeprefix(shape + '_')}"] = value
+        for profile, table in by_profile.items():
+            if records:
+                table |= end_to_end(records, int(os.environ.get("BENCH_FILES", 10)), Path(scratch), profile)
+            figures |= {f"{profile}_{name}": value for name, value in table.items()}
+    print(
+        f"(ours and naive in process: on the first {naive_files} of each profile's files; the naive writer is slow on hubs)"
+    )
+    print_table("load (medians)", by_profile)
     return figures
 
 

@@ -1,7 +1,9 @@
 """Parse speed: `vpcflow load --dry-run` (parse, classify, aggregate) against (a) `zcat FILES | wc -l`,
-the decompression limit, and (b) flowlogs-reader's FlowRecord over the same lines, in the same run.
+the decompression limit, and (b) flowlogs-reader's FlowRecord over the same lines, in the same run,
+for each demo profile in turn.
 
-Environment: BENCH_RECORDS (default 10,000,000), BENCH_FILES (default 10), BENCH_RUNS (default 3).
+Environment: BENCH_PROFILE (default internet,small), BENCH_RECORDS (default 10,000,000), BENCH_FILES
+(default 10), BENCH_RUNS (default 3).
 """
 
 from __future__ import annotations
@@ -16,21 +18,28 @@ from pathlib import Path
 from isal import igzip
 
 from bench.measure import run_measured
+from bench.table import print_table
 from etl import demo
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out" / "parse"
 VPCFLOW = [sys.executable, "-m", "etl"]
 
 
-def demo_files(records: int, files: int) -> list[Path]:
-    folder = OUT / f"{records}x{files}"
+def profiles() -> list[str]:
+    """BENCH_PROFILE's demo profiles, the realistic one first by default."""
+    return os.environ.get("BENCH_PROFILE", "internet,small").split(",")
+
+
+def demo_files(records: int, files: int, profile: str = "small", out: Path = OUT) -> list[Path]:
+    """The profile's demo files, written once and kept in bench-out/ for the next run."""
+    folder = out / f"{profile}-{records}x{files}"
     existing = sorted(folder.glob("*.log.gz"))
     if len(existing) == files:
         return existing
     folder.mkdir(parents=True, exist_ok=True)
     for old in existing:
         old.unlink()
-    return sorted(demo.write_demo(folder, records, files=files))
+    return sorted(demo.write_demo(folder, records, files=files, profile=profile))
 
 
 def zcat_seconds(paths: list[Path]) -> float:
@@ -63,10 +72,20 @@ def flowlogs_reader_rate(path: Path, limit: int = 500_000) -> float:
 
 
 def main() -> dict[str, float]:
+    figures: dict[str, float] = {}
+    by_profile: dict[str, dict[str, float]] = {}
+    for profile in profiles():
+        by_profile[profile] = measure(profile)
+        figures.update({f"{profile}_{name}": value for name, value in by_profile[profile].items()})
+    print_table("parse (medians)", by_profile)
+    return figures
+
+
+def measure(profile: str) -> dict[str, float]:
     records = int(os.environ.get("BENCH_RECORDS", 10_000_000))
     files = int(os.environ.get("BENCH_FILES", 10))
     runs = int(os.environ.get("BENCH_RUNS", 3))
-    paths = demo_files(records, files)
+    paths = demo_files(records, files, profile)
     zcat = statistics.median(zcat_seconds(paths) for _ in range(runs))
     measured = [ours(paths) for _ in range(runs)]
     dry = statistics.median(seconds for seconds, _ in measured)
@@ -83,8 +102,6 @@ def main() -> dict[str, float]:
         "peak_rss_mib_all_files": max(peak for _, peak in measured),
         "peak_rss_mib_one_file": ours(paths[:1])[1],
     }
-    for name, value in figures.items():
-        print(f"parse  {name:34s} {value:>16,.2f}")
     return figures
 
 
