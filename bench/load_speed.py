@@ -32,12 +32,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from bench import write_speed
 from bench.measure import run_measured
 from bench.parse_speed import VPCFLOW, demo_files, profiles
 from bench.table import print_table
 from etl import demo
-from etl.batch import FileBatch
+from etl.batch import ADDRESS_SCHEMA, FLOW_SCHEMA, FileBatch
 from etl.graph import cypher
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
 from etl.graph.store import GraphStore, connect, creation_rows
@@ -104,7 +106,9 @@ def as_files(edges: list[dict[str, Any]], tag: str) -> Files:
     files = []
     for n, start in enumerate(range(0, len(edges), FILE_EDGES)):
         rows = edges[start : start + FILE_EDGES]
-        files.append(FileBatch(f"bench/{tag}/{n}.log.gz", f"sha256:{tag}-{n}", rows, _addresses(rows)))
+        table = pa.Table.from_pylist(rows, FLOW_SCHEMA)
+        addresses = pa.Table.from_pylist(_addresses(rows), ADDRESS_SCHEMA)
+        files.append(FileBatch(f"bench/{tag}/{n}.log.gz", f"sha256:{tag}-{n}", table, addresses))
     return files
 
 
@@ -129,7 +133,7 @@ def naive(store: GraphStore, files: Files) -> None:
 
     with store.driver.session(database=store.endpoint.database) as session:
         for batch in files:
-            session.execute_write(write, batch.edges)
+            session.execute_write(write, batch.edges.to_pylist())
 
 
 def creates_only(store: GraphStore, files: Files) -> float:

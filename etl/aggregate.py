@@ -187,13 +187,6 @@ class EdgeAccumulator:
         self._fold()
         return self._merged
 
-    def packet_addresses(self) -> dict[tuple[object, ...], tuple[list[str], list[str]]]:
-        """Edge key -> (packet source addresses, packet destination addresses) that differ from it."""
-        found: dict[tuple[object, ...], tuple[set[str], set[str]]] = {}
-        for row in self._paths.to_pylist():
-            sources, destinations = found.setdefault(tuple(row[k] for k in EDGE_KEYS), (set(), set()))
-            if row["pkt_src"] is not None and row["pkt_src"] != row["src"]:
-                sources.add(row["pkt_src"])
-            if row["pkt_dst"] is not None and row["pkt_dst"] != row["dst"]:
-                destinations.add(row["pkt_dst"])
-        return {key: (sorted(s), sorted(d)) for key, (s, d) in found.items()}
+    def paths(self) -> pa.Table:
+        """Distinct (edge key, pkt_src, pkt_dst) where a packet address differs from the edge's (PACKET_SCHEMA)."""
+        return self._paths

@@ -1,31 +1,57 @@
-"""What the loader writes for one file: its edge rows, its addresses, its ledger facts.
+"""What the loader writes for one file: its edges, its addresses, its ledger facts.
 
-A batch is made where the file is parsed (a worker process, in a load with several files), and
-carries its edges already in the shape the store sends them, so the process that writes has less to
-do than pack and send.
+A batch is made where the file is parsed (a worker process, in a load with several files) and stays
+in Arrow until the process that writes asks for the lists Bolt sends: a table crosses between
+processes as a few buffers, where the same edges as Python lists cost more to unpickle than to build
+again from the columns.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from etl.aggregate import SUMS
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.aggregate import EDGE_KEYS, EDGE_SCHEMA, SUMS
 from etl.parse import ParseStats
 
+# An edge as the graph shows it: its ends are the ids of their Address nodes, and the packet-level
+# addresses (NAT, transit) that differ from them ride along, null when there are none.
+FLOW_SCHEMA = EDGE_SCHEMA.append(pa.field("pkt_srcaddrs", pa.list_(pa.string()))).append(
+    pa.field("pkt_dstaddrs", pa.list_(pa.string()))
+)
+ADDRESS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("scope", pa.string()),
+        ("pseudonymized", pa.bool_()),
+        ("name", pa.string()),
+        ("group", pa.string()),
+        ("role", pa.string()),
+        ("first_seen", pa.int64()),
+        ("last_seen", pa.int64()),
+    ]
+)
 # The order of the list a file adds to an edge; cypher.ADD_TO_FLOWS reads it by position. The
 # packet-level addresses (NAT, transit) are unioned, first/last seen widened.
 ADDED = (*SUMS, "first_seen", "last_seen", "pkt_srcaddrs", "pkt_dstaddrs")
 # What identifies an edge besides its ends, in the order cypher.CREATE_FLOWS reads after the key.
 ATTRIBUTES = ("port", "protocol", "action")
+# A contribution in Arrow's IPC file format starts with this; older ledger entries hold zlib'd JSON.
+_ARROW_MAGIC = b"ARROW1"
+_CONTRIBUTION_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
 
 
-def flow_key(row: Mapping[str, Any]) -> str:
-    """An edge's identity as one string; `|` appears in no IP address, port, protocol or action."""
-    return f"{row['src']}|{row['dst']}|{row['port']}|{row['protocol']}|{row['action']}"
+def flow_keys(edges: pa.Table) -> pa.Array:
+    """Each edge's identity as one string; `|` appears in no IP address, port, protocol or action."""
+    parts = [pc.cast(edges[name], pa.string()) for name in EDGE_KEYS]
+    return pc.binary_join_element_wise(*parts, "|").combine_chunks()
 
 
 def key_endpoints(key: str) -> tuple[str, str]:
@@ -33,47 +59,68 @@ def key_endpoints(key: str) -> tuple[str, str]:
     return src, dst
 
 
-def encode_contribution(keys: Sequence[str], added: Sequence[Sequence[Any]]) -> bytes:
-    """What a file added to each edge (`added` rows in ADDED order), compressed: a reload or a changed
+def encode_contribution(keys: pa.Array, edges: pa.Table) -> bytes:
+    """What a file added to each edge (its keys and sums), as compressed Arrow: a reload or a changed
     file subtracts it."""
-    table = [[key, *row[: len(SUMS)]] for key, row in zip(keys, added, strict=True)]
-    return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
+    table = pa.table([keys, *(edges[name] for name in SUMS)], names=["key", *SUMS])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema, options=_CONTRIBUTION_OPTIONS) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def decode_contribution(blob: bytes) -> dict[str, dict[str, int]]:
-    return {key: dict(zip(SUMS, sums, strict=True)) for key, *sums in json.loads(zlib.decompress(blob))}
+    """Key -> sums; reads the zlib'd JSON of ledger entries written before the Arrow form too."""
+    if not blob.startswith(_ARROW_MAGIC):
+        return {key: dict(zip(SUMS, sums, strict=True)) for key, *sums in json.loads(zlib.decompress(blob))}
+    table = pa.ipc.open_file(pa.BufferReader(blob)).read_all()
+    sums = [dict(zip(SUMS, row, strict=True)) for row in _lists(table, SUMS)]
+    return dict(zip(table["key"].to_pylist(), sums, strict=True))
+
+
+def _lists(table: pa.Table, names: Sequence[str]) -> list[list[Any]]:
+    """Row i of the named columns as one list, for each row: whole columns are converted at once."""
+    return list(map(list, zip(*(table[name].to_pylist() for name in names), strict=True)))
 
 
 @dataclass(frozen=True)
 class FlowRows:
-    """A file's edges as lists, position i of each list for edge i: lists cost both ends of the Bolt
-    connection less to pack and unpack than maps with the same field names on every row."""
+    """A file's edges, position i of each list for edge i: lists cost both ends of the Bolt connection
+    less to pack and unpack than maps with the same field names on every row. The lists are built
+    from the columns on first use, in the process that writes."""
 
-    keys: list[str]
-    ends: list[tuple[str, str]]
-    attributes: list[list[Any]]  # ATTRIBUTES order
-    added: list[list[Any]]  # ADDED order
+    table: pa.Table  # FLOW_SCHEMA
+    key_column: pa.Array
     contribution: bytes
 
     @classmethod
-    def of(cls, edges: Sequence[Mapping[str, Any]]) -> FlowRows:
-        keys = [flow_key(edge) for edge in edges]
-        added = [[edge.get(name) for name in ADDED] for edge in edges]
-        return cls(
-            keys=keys,
-            ends=[(edge["src"], edge["dst"]) for edge in edges],
-            attributes=[[edge[name] for name in ATTRIBUTES] for edge in edges],
-            added=added,
-            contribution=encode_contribution(keys, added),
-        )
+    def of(cls, edges: pa.Table) -> FlowRows:
+        keys = flow_keys(edges)
+        return cls(edges, keys, encode_contribution(keys, edges))
+
+    @cached_property
+    def keys(self) -> list[str]:
+        return self.key_column.to_pylist()  # type: ignore[no-any-return]
+
+    @cached_property
+    def ends(self) -> list[tuple[str, str]]:
+        return list(zip(self.table["src"].to_pylist(), self.table["dst"].to_pylist(), strict=True))
+
+    @cached_property
+    def attributes(self) -> list[list[Any]]:  # ATTRIBUTES order
+        return _lists(self.table, ATTRIBUTES)
+
+    @cached_property
+    def added(self) -> list[list[Any]]:  # ADDED order
+        return _lists(self.table, ADDED)
 
 
 @dataclass
 class FileBatch:
     source_id: str
     digest: str
-    edges: list[dict[str, Any]]
-    addresses: list[dict[str, Any]]
+    edges: pa.Table  # FLOW_SCHEMA
+    addresses: pa.Table  # ADDRESS_SCHEMA
     stats: ParseStats = field(default_factory=ParseStats)
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage of its preparation, for --debug
     flows: FlowRows = field(init=False, repr=False)

@@ -13,22 +13,19 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
+from etl.batch import ADDRESS_SCHEMA
 from etl.classify import Classifier, load_aws_ip_ranges
 from etl.errors import UsageError
 from etl.known_ips import VPC_ROLE, Known, KnownIPs
 from etl.pseudonymize import Pseudonymizer, existing_key, load_or_create_key
 
 MODES = ("unknown", "all", "none")
-
-
-@dataclass(frozen=True)
-class Identity:
-    id: str
-    scope: str
-    pseudonymized: bool
-    name: str | None = None
-    group: str | None = None
-    role: str | None = None
+# What `Naming.identities` says of each address: an Address node's properties but first/last seen.
+IDENTITY_SCHEMA = pa.schema(
+    ADDRESS_SCHEMA.field(name) for name in ("id", "scope", "pseudonymized", "name", "group", "role")
+)
 
 
 @dataclass(frozen=True)
@@ -38,30 +35,28 @@ class Naming:
     pseudonymizer: Pseudonymizer | None = None
     mode: str = "none"
 
-    def identities(self, addresses: Sequence[str], aws_service: Collection[str] = ()) -> dict[str, Identity]:
-        """Real address -> identity, for every valid address; invalid ones are left out."""
+    def identities(self, addresses: Sequence[str], aws_service: Collection[str] = ()) -> pa.Table:
+        """One row per address, in their order (IDENTITY_SCHEMA): the id null for an invalid one.
+
+        Python runs here once per distinct address of a file; the edges take the rows by position."""
         scopes = self.classifier.scopes(addresses, aws_service)
         names = [_name(k) for k in self.known.lookup_many(addresses)]
         hidden = [
             scope is not None and (self.mode == "all" or (self.mode == "unknown" and known is None))
             for scope, known in zip(scopes, names, strict=True)
         ]
-        shown = dict(zip(addresses, addresses, strict=True))
+        shown = list(addresses)
         if self.pseudonymizer is not None and any(hidden):
-            secret = [a for a, h in zip(addresses, hidden, strict=True) if h]
-            shown.update(zip(secret, self.pseudonymizer.pseudonyms(secret), strict=True))
-        return {
-            address: Identity(
-                shown[address],
-                scope,
-                hide,
-                known.name if known else None,
-                known.group if known else None,
-                known.role if known else None,
-            )
-            for address, scope, known, hide in zip(addresses, scopes, names, hidden, strict=True)
-            if scope is not None
-        }
+            at = [i for i, hide in enumerate(hidden) if hide]
+            for i, pseudonym in zip(at, self.pseudonymizer.pseudonyms([addresses[i] for i in at]), strict=True):
+                shown[i] = pseudonym
+        columns = [
+            [s if scope else None for s, scope in zip(shown, scopes, strict=True)],
+            scopes,
+            hidden,
+            *([getattr(k, part) if k else None for k in names] for part in ("name", "group", "role")),
+        ]
+        return pa.table(columns, schema=IDENTITY_SCHEMA)
 
 
 def _name(known: Known | None) -> Known | None:
@@ -92,4 +87,5 @@ def build_naming(
         else:
             secret = existing_key(home, key) or secrets.token_bytes(32)
         pseudonymizer = Pseudonymizer(secret)
-    return Naming(known, Classifier(known.vpc_networks, aws), pseudonymizer, mode), created
+    classifier = Classifier(known.vpc_networks, aws)
+    return Naming(known, classifier, pseudonymizer, mode), created

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from etl.graph.store import GraphStore
@@ -195,12 +196,19 @@ def test_hostile_ids_and_names_of_addresses_are_stored_verbatim(store: GraphStor
     """A file name cannot hold `/`; an S3 key can, so the ledger id here is the S3 shape."""
     batch = prepare(LocalSource(write_logs(tmp_path, files=1, lines=40, seed=7)[0]), LoadOptions())
     batch.source_id = "s3://bucket//AWSLogs/it's}) DETACH DELETE n //`x`/ünï-🦆.log.gz"
-    for address, name in zip(batch.addresses, HOSTILE_NAMES, strict=False):
-        address.update(name=name, group=name[::-1], role=f"{name}'}}")
+    count = batch.addresses.num_rows
+    names = [*HOSTILE_NAMES, *[None] * count][:count]
+    for column, values in (
+        ("name", names),
+        ("group", [n and n[::-1] for n in names]),
+        ("role", [n and f"{n}'}}" for n in names]),
+    ):
+        at = batch.addresses.schema.get_field_index(column)
+        batch.addresses = batch.addresses.set_column(at, column, pa.array(values, pa.string()))
     assert store.load(batch).loaded
     _, rows = store.query("MATCH (a:Address) RETURN a.id AS id, a.name AS name, a.group AS g, a.role AS r", {})
     stored = {r["id"]: (r["name"], r["g"], r["r"]) for r in rows}
-    assert stored == {a["id"]: (a["name"], a["group"], a["role"]) for a in batch.addresses}
+    assert stored == {a["id"]: (a["name"], a["group"], a["role"]) for a in batch.addresses.to_pylist()}
     assert store.counts()["flows"] == len(batch.edges)
     assert store.is_loaded(batch.source_id, batch.digest)
     _, rows = store.query("MATCH (l:LogFile) RETURN l.id AS id", {})

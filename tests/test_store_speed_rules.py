@@ -4,13 +4,26 @@ chosen per server, and chunk boundaries that change nothing in the graph."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
+import zlib
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
-from etl.batch import ADDED, ATTRIBUTES, decode_contribution, encode_contribution, flow_key, key_endpoints
+from etl.aggregate import EDGE_SCHEMA
+from etl.batch import (
+    ADDED,
+    ATTRIBUTES,
+    FLOW_SCHEMA,
+    FlowRows,
+    decode_contribution,
+    encode_contribution,
+    flow_keys,
+    key_endpoints,
+)
 from etl.graph import cypher
 from etl.graph.store import (
     ALREADY_LOADED,
@@ -40,16 +53,47 @@ def test_an_edge_key_names_its_five_parts_and_gives_back_its_ends(
     src: str, dst: str, port: int, protocol: int, action: str, key: str
 ) -> None:
     row = {"src": src, "dst": dst, "port": port, "protocol": protocol, "action": action, "count": 9}
-    assert flow_key(row) == key
+    assert flow_keys(pa.Table.from_pylist([row], EDGE_SCHEMA)).to_pylist() == [key]
     assert key_endpoints(key) == (src, dst)
 
 
+def contribution_table(count: int) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"src": f"10.0.{i // 256}.{i % 256}", "dst": "10.0.0.1", "port": 443, "protocol": 6, "action": "ACCEPT",
+          "count": i, "packets": 2 * i, "bytes": 3 * i, "first_seen": 1, "last_seen": 2,
+          "pkt_dstaddrs": ["10.9.9.9"]} for i in range(count)],
+        FLOW_SCHEMA,
+    )  # fmt: skip
+
+
 def test_a_contribution_round_trips_and_is_compressed() -> None:
-    keys = [f"10.0.{i // 256}.{i % 256}|10.0.0.1|443|6|ACCEPT" for i in range(5_000)]
-    added = [[i, 2 * i, 3 * i, 1, 2, None, ["10.9.9.9"]] for i in range(5_000)]
-    blob = encode_contribution(keys, added)
-    assert decode_contribution(blob) == {k: {"count": i, "packets": 2 * i, "bytes": 3 * i} for i, k in enumerate(keys)}
+    edges = contribution_table(5_000)
+    keys = flow_keys(edges)
+    blob = encode_contribution(keys, edges)
+    expected = {k: {"count": i, "packets": 2 * i, "bytes": 3 * i} for i, k in enumerate(keys.to_pylist())}
+    assert decode_contribution(blob) == expected
     assert len(blob) < 40 * len(keys)
+    assert decode_contribution(encode_contribution(keys[:0], edges[:0])) == {}
+
+
+def json_contribution(blob: bytes) -> bytes:
+    """The same sums in the form ledger entries held before the Arrow one: zlib'd JSON [[key, *sums]]."""
+    table = [[key, *sums.values()] for key, sums in decode_contribution(blob).items()]
+    return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
+
+
+def test_a_contribution_from_before_the_arrow_form_still_reads() -> None:
+    blob = FlowRows.of(contribution_table(300)).contribution
+    assert decode_contribution(json_contribution(blob)) == decode_contribution(blob)
+
+
+def test_the_rows_for_bolt_are_the_columns_edge_by_edge() -> None:
+    edges = contribution_table(3)
+    flows = FlowRows.of(edges)
+    assert flows.keys == [f"10.0.0.{i}|10.0.0.1|443|6|ACCEPT" for i in range(3)]
+    assert flows.ends == [(f"10.0.0.{i}", "10.0.0.1") for i in range(3)]
+    assert flows.attributes == [[443, 6, "ACCEPT"]] * 3
+    assert flows.added == [[i, 2 * i, 3 * i, 1, 2, None, ["10.9.9.9"]] for i in range(3)]
 
 
 def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:
@@ -134,5 +178,21 @@ def test_the_drivers_debug_log_names_no_address_of_the_rows(
         assert store.load(batch).loaded
     sent = [r.getMessage() for r in caplog.records if " C: RUN " in r.getMessage()]
     assert any("rows>" in line for line in sent)  # the rows were logged, as their count
-    addresses = {end for edge in batch.edges for end in (edge["src"], edge["dst"])}
+    addresses = set(batch.addresses["id"].to_pylist())
     assert addresses and not [a for a in addresses for line in sent if a in line]
+
+
+@pytest.mark.integration
+def test_a_reload_over_a_contribution_from_before_the_arrow_form_stays_exact(store: GraphStore, tmp_path: Path) -> None:
+    """A ledger entry written by an older vpcflow (its contribution zlib'd JSON) is taken back exactly."""
+    paths = write_logs(tmp_path, files=2, lines=300, seed=12)
+    batches = [prepare(LocalSource(path), LoadOptions()) for path in paths]
+    for batch in batches:
+        assert store.load(batch).loaded
+    old = json_contribution(batches[0].flows.contribution)
+    store.query(
+        "MATCH (l:LogFile {id: $id}) SET l.contribution = $c", {"id": batches[0].source_id, "c": old}, writes=True
+    )
+    assert store.load(batches[0], reload=True).loaded
+    assert store.load(batches[0], reload=True).loaded  # and over the Arrow form it wrote
+    assert graph_edges(store) == expected_edges(paths)

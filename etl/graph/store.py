@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import neo4j
+import pyarrow as pa
 from neo4j import exceptions as neo4j_errors
 
 from etl.batch import FileBatch, FlowRows, decode_contribution, key_endpoints
@@ -186,10 +187,11 @@ class GraphStore:
         ).consume()
         return LoadOutcome(True, edges=len(batch.edges))
 
-    def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: pa.Table) -> dict[str, str]:
         """Address id -> element id, for the edges to reach their endpoints without an index lookup."""
         elements: dict[str, str] = {}
-        for rows in _chunks(addresses, self.batching.addresses):
+        for start in range(0, addresses.num_rows, self.batching.addresses):
+            rows = addresses.slice(start, self.batching.addresses).to_pylist()
             record = tx.run(cypher.UPSERT_ADDRESSES, rows=_Rows(rows)).single(strict=True)
             elements.update(zip(record["ids"], record["elements"], strict=True))
         return elements
