@@ -34,6 +34,7 @@ ADDRESS_SCHEMA = pa.schema(
         ("name", pa.string()),
         ("group", pa.string()),
         ("role", pa.string()),
+        ("prefix", pa.bool_()),  # true on a node that stands for a public prefix (--public-prefix), else null
         ("first_seen", pa.int64()),
         ("last_seen", pa.int64()),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import EDGE_KEYS, EdgeAccumulator
+from etl.aggregate import EDGE_KEYS, EdgeAccumulator, merge
 from etl.batch import ADDRESS_SCHEMA, FLOW_SCHEMA
 from etl.identify import IDENTITY_SCHEMA, Naming
 from etl.parse import ParseStats
@@ -36,6 +36,8 @@ def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) 
         edges, src, dst = edges.filter(valid), src.filter(valid), dst.filter(valid)
     addresses = _addresses(edges, who, src, dst)
     edges = edges.set_column(0, "src", who["id"].take(src)).set_column(1, "dst", who["id"].take(dst))
+    if naming.folding:  # edges whose ends fell into the same prefixes are one edge now
+        edges = merge([edges])
     # One buffer per column: a worker pickles the whole buffers behind a slice or a chunk.
     return _with_packet_addresses(edges, paths, real, who).combine_chunks(), addresses
 

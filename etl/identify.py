@@ -3,12 +3,14 @@
 Scope is decided on the real address. A named address (the longest known-ips entry holding it, other
 than a VPC's CIDR, which only sets the scope) keeps its real IP; the rest are replaced by their
 keyed, prefix-preserving pseudonyms, unless the mode says otherwise:
-`unknown` (default) pseudonymizes the unnamed, `all` every address, `none` none.
+`unknown` (default) pseudonymizes the unnamed, `all` every address, `none` none. With
+`--public-prefix`, unnamed public addresses are folded into one node per prefix (PublicPrefixes).
 """
 
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +26,40 @@ from etl.pseudonymize import Pseudonymizer, existing_key, load_or_create_key
 MODES = ("unknown", "all", "none")
 # What `Naming.identities` says of each address: an Address node's properties but first/last seen.
 IDENTITY_SCHEMA = pa.schema(
-    ADDRESS_SCHEMA.field(name) for name in ("id", "scope", "pseudonymized", "name", "group", "role")
+    ADDRESS_SCHEMA.field(name) for name in ("id", "scope", "pseudonymized", "name", "group", "role", "prefix")
 )
+
+
+@dataclass(frozen=True)
+class PublicPrefixes:
+    """How many leading bits of an unnamed public address the graph keeps (IPv4, IPv6); None keeps all.
+
+    The internet's long tail (one-off clients, scanners) becomes one node per prefix, its id the
+    prefix in CIDR form, so a VPC's edges stop growing with the number of distinct clients."""
+
+    v4: int | None = None
+    v6: int | None = None
+
+    def __post_init__(self) -> None:
+        for bits, most, option in ((self.v4, 32, "--public-prefix"), (self.v6, 128, "--public-prefix6")):
+            if bits is not None and not 1 <= bits <= most:
+                raise UsageError(f"{option} takes a prefix length from 1 to {most}, not {bits}")
+
+    def __bool__(self) -> bool:
+        return self.v4 is not None or self.v6 is not None
+
+    def prefix(self, address: str) -> str | None:
+        """The folded prefix holding `address`, like `203.0.113.0/24`; None when its family is not folded."""
+        for bits, family, width in ((self.v4, socket.AF_INET, 32), (self.v6, socket.AF_INET6, 128)):
+            if bits is None:
+                continue
+            try:
+                number = int.from_bytes(socket.inet_pton(family, address))
+            except (OSError, ValueError):  # the other family (ValueError: an embedded NUL)
+                continue
+            network = number >> (width - bits) << (width - bits)
+            return f"{socket.inet_ntop(family, network.to_bytes(width // 8))}/{bits}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -34,6 +68,7 @@ class Naming:
     classifier: Classifier = field(default_factory=Classifier)
     pseudonymizer: Pseudonymizer | None = None
     mode: str = "none"
+    folding: PublicPrefixes = field(default_factory=PublicPrefixes)
 
     def identities(self, addresses: Sequence[str], aws_service: Collection[str] = ()) -> pa.Table:
         """One row per address, in their order (IDENTITY_SCHEMA): the id null for an invalid one.
@@ -50,11 +85,18 @@ class Naming:
             at = [i for i, hide in enumerate(hidden) if hide]
             for i, pseudonym in zip(at, self.pseudonymizer.pseudonyms([addresses[i] for i in at]), strict=True):
                 shown[i] = pseudonym
+        # Folded after pseudonymizing: ipcrypt-pfx keeps a prefix a prefix, so the pseudonyms of one
+        # real /N make one pseudonymous /N.
+        prefixes = [
+            self.folding.prefix(s) if self.folding and scope == "public" and known is None else None
+            for s, scope, known in zip(shown, scopes, names, strict=True)
+        ]
         columns = [
-            [s if scope else None for s, scope in zip(shown, scopes, strict=True)],
+            [(p or s) if scope else None for s, p, scope in zip(shown, prefixes, scopes, strict=True)],
             scopes,
             hidden,
             *([getattr(k, part) if k else None for k in names] for part in ("name", "group", "role")),
+            [p and True for p in prefixes],
         ]
         return pa.table(columns, schema=IDENTITY_SCHEMA)
 
@@ -71,6 +113,7 @@ def build_naming(
     aws_ip_ranges: Path | None = None,
     *,
     save_key: bool = True,
+    folding: PublicPrefixes | None = None,
 ) -> tuple[Naming, Path | None]:
     """The run's naming, and the path of a pseudonym key created just now (to tell the user once).
 
@@ -88,4 +131,4 @@ def build_naming(
             secret = existing_key(home, key) or secrets.token_bytes(32)
         pseudonymizer = Pseudonymizer(secret)
     classifier = Classifier(known.vpc_networks, aws)
-    return Naming(known, classifier, pseudonymizer, mode), created
+    return Naming(known, classifier, pseudonymizer, mode, folding or PublicPrefixes()), created

@@ -31,7 +31,7 @@ from etl.cli.selection import (
 )
 from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
-from etl.identify import build_naming
+from etl.identify import PublicPrefixes, build_naming
 from etl.stopping import stop_signals
 
 
@@ -58,6 +58,14 @@ def load(
     aws_ip_ranges: Annotated[
         Path | None, typer.Option(help="AWS ip-ranges.json: addresses in its service prefixes get scope aws-service.")
     ] = None,
+    public_prefix: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="Fold unnamed public IPv4 addresses into one node per /N (e.g. 24)."),
+    ] = None,
+    public_prefix6: Annotated[
+        int | None,
+        typer.Option(min=1, max=128, help="Fold unnamed public IPv6 addresses into one node per /M (e.g. 48)."),
+    ] = None,
     profile: ProfileOption = None,
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,
@@ -81,6 +89,7 @@ def load(
             pseudonymize,
             aws_ip_ranges,
             save_key=not dry_run,
+            folding=PublicPrefixes(public_prefix, public_prefix6),
         )
         if created:
             err.print(

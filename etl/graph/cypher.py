@@ -21,12 +21,13 @@ MATCH (l:LogFile) WHERE l.id = $id OR l.digest = $digest
 RETURN l.id AS id, l.digest AS digest, CASE WHEN l.id = $id THEN l.contribution END AS contribution
 """
 
-# Returns each address's element id: CREATE_FLOWS reaches the endpoints by it.
+# Returns each address's element id: CREATE_FLOWS reaches the endpoints by it. `prefix` is true on a
+# node standing for a public prefix (--public-prefix) and absent (null) on the others.
 UPSERT_ADDRESSES = """
 UNWIND $rows AS r
 MERGE (a:Address {id: r.id})
 ON CREATE SET a.scope = r.scope, a.pseudonymized = r.pseudonymized, a.name = r.name, a.group = r.group,
-              a.role = r.role, a.first_seen = r.first_seen, a.last_seen = r.last_seen
+              a.role = r.role, a.prefix = r.prefix, a.first_seen = r.first_seen, a.last_seen = r.last_seen
 ON MATCH SET a.name = r.name, a.group = r.group, a.role = r.role, a.scope = r.scope,
              a.first_seen = CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
                                  THEN r.first_seen ELSE a.first_seen END,
