@@ -67,9 +67,11 @@ def one_run(paths: list[Path], copies: list[Path], home: Path) -> dict[str, floa
 
 
 def fixed_seconds(folder: Path, runs: int) -> float:
-    """What a load costs beyond its dry run when it writes next to nothing: server start, schema, stop."""
+    """What a load costs beyond its dry run when it writes next to nothing: server start, schema, stop.
+    The file holds one edge rather than NODATA alone, which would measure a file with no edges' path."""
     path = folder / "one-record.log"
-    path.write_bytes(demo.HEADER.encode() + b"\n" + nodata_line())
+    edge = f"2 {demo.DEMO_ACCOUNT} eni-0000000000000000a 198.51.100.7 10.0.0.10 50000 443 6 3 300 {demo.DEMO_START} {demo.DEMO_START + 60} ACCEPT OK\n"
+    path.write_bytes(demo.HEADER.encode() + b"\n" + edge.encode())
     loads = [load([path], folder / f"home-fixed-{run}")[0] for run in range(runs)]
     dries = [load([path], folder / "home-fixed-dry", dry_run=True)[0] for _ in range(runs)]
     return statistics.median(loads) - statistics.median(dries)
