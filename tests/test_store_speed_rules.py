@@ -103,8 +103,8 @@ def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:
     )
     positions = re.findall(r"r\[(\d+)\] AS (\w+)", cypher.ADD_TO_FLOWS)
     assert positions == [(str(i), local[name]) for i, name in enumerate(ADDED)]
-    for name, value in local.items():  # each field is set from its own position
-        assert re.search(rf"f\.{name} = [^,]*\b{value}\b", cypher.ADD_TO_FLOWS), name
+    for name, value in local.items():  # each field is set from its own position, in one `SET f += {...}`
+        assert re.search(rf"\b{name}: [^,]*\b{value}\b", cypher.ADD_TO_FLOWS), name
     assert re.findall(r"elementId\((\w)\) = r\[(\d+)\]", cypher.CREATE_FLOWS) == [("s", "0"), ("d", "1")]
     created = re.findall(r"(\w+): r\[(\d+)\]", cypher.CREATE_FLOWS)
     assert created == [(name, str(i)) for i, name in enumerate(("key", *ATTRIBUTES, *ADDED), start=2)]
