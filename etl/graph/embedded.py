@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import socket
 from collections.abc import Iterator
@@ -139,8 +140,18 @@ def _stderr_to(log: TextIO) -> Iterator[None]:
 def _collector() -> list[str]:
     """The throughput collector: a load is a batch job, and G1's concurrent work took a core's share from
     it on two cores (about a fifth less CPU per edge, bench/load_speed.py). A collector chosen in
-    ARCADEDB_JVM_ARGS wins: two would stop the JVM from starting."""
-    return [] if "GC" in os.environ.get("ARCADEDB_JVM_ARGS", "") else ["-XX:+UseParallelGC"]
+    ARCADEDB_JVM_ARGS wins: two would stop the JVM from starting.
+
+    System.gc() does nothing (-XX:+DisableExplicitGC): JPype 1.7.1 calls it when Python's own garbage
+    collector runs (jpype-project/jpype#1197), and the Python half of this process makes garbage at every
+    row, so the server stopped for full collections of its whole heap. A cold load of 6 files (329k edge
+    rows, 1.5M records) ran 17 of them (Java Flight Recorder: System.gc() from org.jpype), 35 collections
+    in all and 9.8 s of pauses; with the flag and cypher.py's map SETs, 22 and 1.8 s. The heap's own
+    collections run as before, and no ArcadeDB code relies on System.gc(): it allocates no direct buffers
+    (checked in its engine, server, network and Bolt sources)."""
+    chosen = os.environ.get("ARCADEDB_JVM_ARGS", "")
+    collector = [] if re.search(r"-XX:\+Use\w+GC\b", chosen) else ["-XX:+UseParallelGC"]
+    return [*collector, *([] if "ExplicitGC" in chosen else ["-XX:+DisableExplicitGC"])]
 
 
 def _signal_crash_args(home: Path) -> list[str]:
