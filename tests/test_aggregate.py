@@ -110,3 +110,16 @@ def test_aws_service_fields_flag_the_service_address() -> None:
         }
     )
     assert aws_service_addresses(table) == {"52.95.128.179"}
+
+
+def test_a_file_without_traffic_makes_no_edges_and_no_error() -> None:
+    """Only NODATA: nothing to identify, nothing dropped (an empty `all` is null in Arrow, not true)."""
+    from etl.identified import identified
+    from etl.identify import Naming
+    from etl.parse import ParseStats
+
+    accumulator = EdgeAccumulator()
+    accumulator.add(records((None, None, None, None, None, None, None, 1, 2, None, "NODATA")))
+    stats = ParseStats(records=1)
+    edges, addresses = identified(accumulator, Naming(), stats)
+    assert (edges.num_rows, addresses.num_rows, stats.records, sum(stats.malformed.values())) == (0, 0, 1, 0)
