@@ -68,7 +68,7 @@ def test_debug_follows_each_source_and_times_its_stages(cli_env: dict[str, str],
         assert f"DEBUG etl.sources: listed {path}" in result.stderr
         assert f"DEBUG etl.pipeline: opening {path}" in result.stderr  # said by a worker process
     for name in ("a.log", "b.log"):
-        stages = rf"DEBUG etl\.pipeline: {re.escape(str(logs / name))}: parse [\d.]+ s, identify [\d.]+ s, rows [\d.]+ s, write [\d.]+ s"
+        stages = rf"DEBUG etl\.pipeline: {re.escape(str(logs / name))}: parse [\d.]+ s, aggregate [\d.]+ s, identify [\d.]+ s, rows [\d.]+ s, write [\d.]+ s"
         assert re.search(stages, result.stderr), result.stderr
         assert f"DEBUG etl.pipeline: {logs / name}: loaded" in result.stderr
     assert f"DEBUG etl.pipeline: {logs / 'bad.log.gz'}: failed cannot be read" in result.stderr
