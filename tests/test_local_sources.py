@@ -69,6 +69,15 @@ def test_a_glob_gives_every_matching_file_once_through_links_and_loops(
     assert found(pattern.format(tree=tree)) == real(tree, *names)
 
 
+@pytest.mark.parametrize("argument", ["logs", "logs/**/*.log"])
+def test_a_link_to_a_folder_above_is_not_followed_out_of_the_tree(tree: Path, argument: str) -> None:
+    """`logs/up -> ..` leads to the folder around logs/: its other files are not under the argument."""
+    (tree.parent / "around.log").write_text("not under logs")
+    os.symlink("..", tree / "up")
+    assert str((tree.parent / "around.log").resolve()) not in found(argument)
+    assert str((tree / "x.log").resolve()) in found(argument)
+
+
 def test_a_folder_and_a_recursive_glob_agree_but_for_hidden_folders(tree: Path) -> None:
     assert found("logs/**") == [f for f in found("logs") if "/.git/" not in f]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
@@ -83,15 +84,18 @@ class _Pattern:
 
 
 def _walk(folder: Path, state: State, step: Callable[[State, str, bool], State]) -> Iterator[tuple[Path, State]]:
-    """Every file under `folder`, links followed, with its state; a real folder is entered once per state."""
+    """Every file under `folder`, links followed, with its state; a real folder is entered once per state.
+
+    A link to a folder that holds the one being read (`logs/up -> ..`, or `/`) is a loop and is not
+    entered: following it would read the tree around the folder asked for, not under it."""
     entered: set[tuple[int, int, State]] = set()
-    stack = [(folder, state)]
+    stack: list[tuple[Path, State, frozenset[tuple[int, int]]]] = [(folder, state, _holding(folder))]
     while stack:
-        folder, state = stack.pop()
+        folder, state, above = stack.pop()
         try:
             info = folder.stat()
-            key = (info.st_dev, info.st_ino, state)
-            if key in entered:
+            here, key = (info.st_dev, info.st_ino), (info.st_dev, info.st_ino, state)
+            if here in above or key in entered:
                 continue
             entered.add(key)
             with os.scandir(folder) as listing:
@@ -105,10 +109,20 @@ def _walk(folder: Path, state: State, step: Callable[[State, str, bool], State])
             if not after:
                 continue
             if is_dir:
-                folders.append((folder / entry.name, after))
+                folders.append((folder / entry.name, after, above | {here}))
             elif _is(entry.is_file):
                 yield folder / entry.name, after
         stack.extend(reversed(folders))  # so folders are entered in name order
+
+
+def _holding(folder: Path) -> frozenset[tuple[int, int]]:
+    """The (device, inode) of every real folder that holds `folder`, up to the root."""
+    held = set()
+    for parent in Path(os.path.realpath(folder)).parents:
+        with contextlib.suppress(OSError):
+            info = parent.stat()
+            held.add((info.st_dev, info.st_ino))
+    return frozenset(held)
 
 
 def _is(test: Callable[[], bool]) -> bool:
