@@ -80,7 +80,7 @@ RETURN count(*) AS created
 SUBTRACT_FLOWS = """
 MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
 WITH f, $rows[f.key] AS r
-SET f.count = f.count - r.count, f.packets = f.packets - r.packets, f.bytes = f.bytes - r.bytes
+SET f += {count: f.count - r.count, packets: f.packets - r.packets, bytes: f.bytes - r.bytes}
 WITH f WHERE f.count <= 0
 DELETE f
 """
