@@ -31,6 +31,7 @@ from etl.demo.vpc import (
     WINDOWS_EPHEMERAL,
     Kind,
     eni,
+    file_batches,
     internal_groups,
     ip,
     nodata_kinds,
@@ -166,12 +167,9 @@ class InternetModel:
 
     def batches(self, index: int, records: int, start: int) -> Iterator[list[str]]:
         """Exactly `records` lines of file `index` from `start` on, in batches."""
-        rng = random.Random(f"vpcflow-demo-internet-lines:{self.seed}:{index}")
-        done = 0
-        while done < records:
-            batch = self._batch(rng, start + done // DEMO_RECORDS_PER_SECOND, records - done)
-            done += len(batch)
-            yield batch
+        return file_batches(
+            self._batch, random.Random(f"vpcflow-demo-internet-lines:{self.seed}:{index}"), records, start
+        )
 
     def _batch(self, rng: random.Random, now: int, need: int) -> list[str]:
         """At most `need` lines from up to one batch of flows, all in the aggregation interval around `now`."""

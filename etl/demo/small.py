@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from etl.demo.vpc import (
     DEMO_ACCOUNT,
-    DEMO_RECORDS_PER_SECOND,
     FLOWS_PER_BATCH,
     INTERNAL_MIX,
     LBS,
@@ -17,6 +16,7 @@ from etl.demo.vpc import (
     WINDOWS_EPHEMERAL,
     Kind,
     eni,
+    file_batches,
     internal_groups,
     ip,
     nodata_kinds,
@@ -80,12 +80,7 @@ class SmallModel:
 
     def batches(self, index: int, records: int, start: int) -> Iterator[list[str]]:
         """Exactly `records` lines of file `index` from `start` on, in batches."""
-        rng = random.Random(f"vpcflow-demo-lines:{self.seed}:{index}")
-        done = 0
-        while done < records:
-            batch = self._batch(rng, start + done // DEMO_RECORDS_PER_SECOND, records - done)
-            done += len(batch)
-            yield batch
+        return file_batches(self._batch, random.Random(f"vpcflow-demo-lines:{self.seed}:{index}"), records, start)
 
     def _batch(self, rng: random.Random, now: int, need: int) -> list[str]:
         """At most `need` lines from up to one batch of flows, all in the aggregation interval around `now`."""

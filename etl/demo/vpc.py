@@ -10,7 +10,7 @@ import array
 import hashlib
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 DEMO_ACCOUNT = "123456789012"
 DEMO_VPC_CIDR = "10.0.0.0/16"
@@ -183,3 +183,14 @@ def u32(rng: random.Random, k: int) -> "array.array[int]":
     if sys.byteorder == "big":  # keep the output identical on every machine for a seed
         values.byteswap()
     return values
+
+
+def file_batches(
+    batch: Callable[[random.Random, int, int], list[str]], rng: random.Random, records: int, start: int
+) -> Iterator[list[str]]:
+    """Exactly `records` lines from `start` on, batch by batch, the clock advancing with the lines."""
+    done = 0
+    while done < records:
+        lines = batch(rng, start + done // DEMO_RECORDS_PER_SECOND, records - done)
+        done += len(lines)
+        yield lines
