@@ -193,11 +193,16 @@ def test_a_hostile_name_shows_as_text_and_runs_nothing(open_view: Callable[..., 
 
 
 def hover_node(view: OpenedView, node_id: str) -> str:
-    """Move the mouse onto a node (by its real id) and return the text of the tooltip vis-network shows."""
+    """Move the mouse onto a node (by its real id) and return the text of the tooltip vis-network shows.
+
+    The node is first moved clear of the others: a layout may leave two nodes overlapping, and the
+    pointer then finds the one drawn on top (seen once in CI-like runs: "valueOf" for "constructor")."""
     x, y = view.js(
         """(key) => {
           const id = vpcflowView.idOf(key);
           const network = vpcflowView.network, box = document.querySelector('#graph canvas').getBoundingClientRect();
+          const xs = Object.values(network.getPositions()).map(p => p.x);
+          network.moveNode(id, Math.max(...xs) + 300, 0);
           network.moveTo({position: network.getPosition(id), scale: 1.5});
           const at = network.canvasToDOM(network.getPosition(id));
           return [box.left + at.x, box.top + at.y];
