@@ -142,7 +142,7 @@ def creates_only(store: GraphStore, files: Files) -> float:
     best reach."""
     store.reset()
     with store.driver.session(database=store.endpoint.database) as session:
-        elements = [session.execute_write(store._upsert_addresses, batch.addresses) for batch in files]
+        elements = [session.execute_write(store._upsert_addresses, batch.addresses)[0] for batch in files]
         seen: set[str] = set()
         firsts = []
         for batch in files:

@@ -36,7 +36,7 @@ from etl.graph.store import (
 )
 from etl.pipeline import LoadOptions, prepare
 from etl.sources.local import LocalSource
-from tests.flowlines import expected_edges
+from tests.flowlines import V2, expected_edges
 from tests.test_faults import write_logs
 from tests.test_load import graph_edges
 
@@ -196,3 +196,35 @@ def test_a_reload_over_a_contribution_from_before_the_arrow_form_stays_exact(sto
     assert store.load(batches[0], reload=True).loaded
     assert store.load(batches[0], reload=True).loaded  # and over the Arrow form it wrote
     assert graph_edges(store) == expected_edges(paths)
+
+
+@pytest.mark.integration
+def test_only_edges_between_addresses_that_existed_are_looked_for(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address the file creates has no edge yet, so its edges go straight to creation; the others
+    are looked for (and added to when found). The graph holds the sums of both files either way."""
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    header = V2 + "\n"
+    line = "2 123456789012 eni-0a1b {} {} 40000 {} 6 {} 100 1767225600 1767225660 ACCEPT OK\n"
+    first.write_text(header + line.format("10.0.0.1", "10.0.0.2", 443, 3) + line.format("10.0.0.1", "10.0.0.3", 22, 1))
+    second.write_text(
+        header
+        + line.format("10.0.0.1", "10.0.0.2", 443, 4)  # exists
+        + line.format("10.0.0.2", "10.0.0.3", 80, 2)  # new, between addresses that exist
+        + line.format("10.0.0.1", "10.0.0.9", 443, 5)  # 10.0.0.9 is new
+        + line.format("10.0.0.9", "10.0.0.2", 443, 6)
+    )
+    looked_for: list[list[str]] = []
+    add_to_flows = GraphStore._add_to_flows
+
+    def spy(self: GraphStore, tx: object, flows: FlowRows, positions: list[int]) -> list[int]:
+        looked_for.append(sorted(flows.keys[i] for i in positions))
+        return add_to_flows(self, tx, flows, positions)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(GraphStore, "_add_to_flows", spy)
+    for path in (first, second):
+        assert store.load(prepare(LocalSource(path), LoadOptions())).loaded
+    assert looked_for == [[], ["10.0.0.1|10.0.0.2|443|6|ACCEPT", "10.0.0.2|10.0.0.3|80|6|ACCEPT"]]
+    assert graph_edges(store) == expected_edges([first, second])
+    assert graph_edges(store)[("10.0.0.1", "10.0.0.2", 443, 6, "ACCEPT")] == (2, 7, 200)  # records, packets, bytes

@@ -21,19 +21,28 @@ MATCH (l:LogFile) WHERE l.id = $id OR l.digest = $digest
 RETURN l.id AS id, l.digest AS digest, CASE WHEN l.id = $id THEN l.contribution END AS contribution
 """
 
-# Returns each address's element id: CREATE_FLOWS reaches the endpoints by it. `prefix` is true on a
-# node standing for a public prefix (--public-prefix) and absent (null) on the others. Each ON ... SET
-# is one map (`+=`), for the reason given at ADD_TO_FLOWS.
-UPSERT_ADDRESSES = """
+# Addresses go in two statements, the ones that exist first: an address created by this file cannot
+# have an edge yet, so its edges are created without first being looked for (on a fresh store, and for
+# the internet's passers-by, most of a file's edges). Both return each address's element id:
+# CREATE_FLOWS reaches the endpoints by it. A plain CREATE also costs the server less than a MERGE. A
+# concurrent load creating the same address fails on the uniqueness constraint and is retried.
+# Each SET is one map (`+=`), for the reason given at ADD_TO_FLOWS.
+UPDATE_ADDRESSES = """
 UNWIND $rows AS r
-MERGE (a:Address {id: r.id})
-ON CREATE SET a += {scope: r.scope, pseudonymized: r.pseudonymized, name: r.name, group: r.group, role: r.role,
-                   prefix: r.prefix, first_seen: r.first_seen, last_seen: r.last_seen}
-ON MATCH SET a += {name: r.name, group: r.group, role: r.role, scope: r.scope,
-                   first_seen: CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
-                                    THEN r.first_seen ELSE a.first_seen END,
-                   last_seen: CASE WHEN a.last_seen IS NULL OR r.last_seen > a.last_seen
-                                   THEN r.last_seen ELSE a.last_seen END}
+MATCH (a:Address {id: r.id})
+SET a += {name: r.name, group: r.group, role: r.role, scope: r.scope,
+          first_seen: CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
+                           THEN r.first_seen ELSE a.first_seen END,
+          last_seen: CASE WHEN a.last_seen IS NULL OR r.last_seen > a.last_seen
+                          THEN r.last_seen ELSE a.last_seen END}
+RETURN collect(a.id) AS ids, collect(elementId(a)) AS elements
+"""
+
+# `prefix` is true on a node standing for a public prefix (--public-prefix) and absent (null) on the others.
+CREATE_ADDRESSES = """
+UNWIND $rows AS r
+CREATE (a:Address {id: r.id, scope: r.scope, pseudonymized: r.pseudonymized, name: r.name, group: r.group,
+                   role: r.role, prefix: r.prefix, first_seen: r.first_seen, last_seen: r.last_seen})
 RETURN collect(a.id) AS ids, collect(elementId(a)) AS elements
 """
 
@@ -63,7 +72,7 @@ RETURN collect(f.key) AS found
 # their sums along (ADD_TO_FLOWS) is paid for nothing.
 FIND_FLOWS = "MATCH ()-[f:FLOW]->() WHERE f.key IN $keys RETURN collect(f.key) AS found"
 
-# Endpoints by the element ids UPSERT_ADDRESSES returned: a direct seek on both servers, where
+# Endpoints by the element ids UPDATE_ADDRESSES and CREATE_ADDRESSES returned: a direct seek on both servers, where
 # `{id: r.src}` costs an index lookup per endpoint (a fifth of a load's server time on ArcadeDB).
 # A row is a list: source and destination element ids, the key, batch.ATTRIBUTES, batch.ADDED.
 CREATE_FLOWS = """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence, Sized
+from collections.abc import Iterator, Mapping, Sequence, Set, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,8 +171,8 @@ class GraphStore:
         for entry in entries:
             if entry["id"] == batch.source_id:
                 self._take_back(tx, entry)
-        elements = self._upsert_addresses(tx, batch.addresses)
-        self._upsert_flows(tx, batch.flows, elements)
+        elements, created = self._upsert_addresses(tx, batch.addresses)
+        self._upsert_flows(tx, batch.flows, elements, created)
         tx.run(
             cypher.CREATE_LEDGER_ENTRY,
             id=batch.source_id,
@@ -187,34 +187,48 @@ class GraphStore:
         ).consume()
         return LoadOutcome(True, edges=len(batch.edges))
 
-    def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: pa.Table) -> dict[str, str]:
-        """Address id -> element id, for the edges to reach their endpoints without an index lookup."""
+    def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: pa.Table) -> tuple[dict[str, str], set[str]]:
+        """Address id -> element id, for the edges to reach their endpoints without an index lookup;
+        and the ids this file created."""
         elements: dict[str, str] = {}
+        created: set[str] = set()
         for start in range(0, addresses.num_rows, self.batching.addresses):
             rows = addresses.slice(start, self.batching.addresses).to_pylist()
-            record = tx.run(cypher.UPSERT_ADDRESSES, rows=_Rows(rows)).single(strict=True)
+            record = tx.run(cypher.UPDATE_ADDRESSES, rows=_Rows(rows)).single(strict=True)
             elements.update(zip(record["ids"], record["elements"], strict=True))
-        return elements
+            if new := [row for row in rows if row["id"] not in elements]:
+                record = tx.run(cypher.CREATE_ADDRESSES, rows=_Rows(new)).single(strict=True)
+                elements.update(zip(record["ids"], record["elements"], strict=True))
+                created.update(record["ids"])
+        return elements, created
 
-    def _upsert_flows(self, tx: neo4j.ManagedTransaction, flows: FlowRows, elements: Mapping[str, str]) -> None:
-        """Add to the edges that exist (found by key), then create the rest."""
-        new = creation_rows(flows, self._add_to_flows(tx, flows), elements)
+    def _upsert_flows(
+        self, tx: neo4j.ManagedTransaction, flows: FlowRows, elements: Mapping[str, str], created: Set[str]
+    ) -> None:
+        """Add to the edges that exist (found by key), then create the rest. An edge with an end this
+        file created is new: it is not looked for."""
+        fresh: list[int] = []
+        maybe: list[int] = []
+        for i, (source, destination) in enumerate(flows.ends):
+            (fresh if source in created or destination in created else maybe).append(i)
+        new = creation_rows(flows, [*fresh, *self._add_to_flows(tx, flows, maybe)], elements)
         for rows in _chunks(new, self.batching.creates):
-            created = tx.run(cypher.CREATE_FLOWS, rows=_Rows(rows)).single(strict=True)["created"]
-            if created != len(rows):  # an edge must never vanish because an endpoint was not found
-                raise StoreError(f"the graph server created {created} of {len(rows)} edges; nothing was loaded")
+            created_edges = tx.run(cypher.CREATE_FLOWS, rows=_Rows(rows)).single(strict=True)["created"]
+            if created_edges != len(rows):  # an edge must never vanish because an endpoint was not found
+                raise StoreError(f"the graph server created {created_edges} of {len(rows)} edges; nothing was loaded")
 
-    def _add_to_flows(self, tx: neo4j.ManagedTransaction, flows: FlowRows) -> list[int]:
-        """Add the file's rows to the edges that exist; the positions of the rows that are new edges.
+    def _add_to_flows(self, tx: neo4j.ManagedTransaction, flows: FlowRows, positions: Sequence[int]) -> list[int]:
+        """Add the file's rows at `positions` to the edges that exist; the positions of those that are new.
 
         Keys go with their rows while the last list's keys were mostly found. While they were mostly
         new, a longer list goes bare first and only the keys found go again with their rows."""
-        position = {key: i for i, key in enumerate(flows.keys)}
+        position = {flows.keys[i]: i for i in positions}
+        candidates = list(position)
         new: list[int] = []
         start, mostly_found = 0, True
-        while start < len(flows.keys):
+        while start < len(candidates):
             size = self.batching.lookups if mostly_found else self.batching.probes
-            keys = flows.keys[start : start + size]
+            keys = candidates[start : start + size]
             if mostly_found:
                 found = self._add(tx, flows, position, keys)
             else:
