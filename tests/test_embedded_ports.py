@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from etl.graph.embedded import _HTTP_PORTS
 
 SCRIPT = """
 import os, socket, sys, urllib.request
 from pathlib import Path
+
+import pytest
 from etl.graph.embedded import _HTTP_PORTS, _free_port, _start_server
 
 taken = socket.socket()
@@ -41,6 +45,8 @@ def test_a_taken_http_port_moves_the_server_to_the_next_free_one(tmp_path: Path)
 SERVE_UNTIL_TOLD = """
 import os, sys
 from pathlib import Path
+
+import pytest
 from etl.graph.embedded import _free_port, _start_server
 
 server = _start_server(Path(sys.argv[1]), "a-password-for-the-test", _free_port(), _free_port())
@@ -88,3 +94,32 @@ def test_the_bolt_and_http_listeners_are_on_loopback_only(tmp_path: Path) -> Non
         server.kill()
     assert len(listening) >= 2  # Bolt and HTTP at least
     assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, listening
+
+
+HEAP_SCRIPT = """
+import os, sys
+from pathlib import Path
+
+import pytest
+import jpype
+from etl.graph.embedded import _free_port, _start_server
+
+server = _start_server(Path(sys.argv[1]), "a-password-for-the-test", _free_port(), _free_port())
+print(jpype.java.lang.Runtime.getRuntime().maxMemory() >> 20, flush=True)
+server.stop()
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("chosen", "low", "high"), [("", 900, 1024), ("-Xmx1536m", 1300, 1536), ("-Xmx600m", 500, 600)]
+)
+def test_the_heap_is_bounded_unless_the_user_sets_it(tmp_path: Path, chosen: str, low: int, high: int) -> None:
+    """arcadedb-embedded's 4 GiB default let a big load grow this process to 3.7 GiB; ours is 1 GiB.
+    The JVM reports a little less than -Xmx (one survivor space is not counted)."""
+    env = {**os.environ, "ARCADEDB_JVM_ARGS": chosen}
+    result = subprocess.run(
+        [sys.executable, "-c", HEAP_SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=180, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert low <= int(result.stdout) <= high
