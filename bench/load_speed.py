@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import neo4j
 import pyarrow as pa
 
 from bench import write_speed
@@ -136,6 +137,10 @@ def naive(store: GraphStore, files: Files) -> None:
             session.execute_write(write, batch.edges.to_pylist())
 
 
+def _create_flows(tx: neo4j.ManagedTransaction, rows: list[list[Any]]) -> None:
+    tx.run(cypher.CREATE_FLOWS, rows=rows).consume()
+
+
 def creates_only(store: GraphStore, files: Files) -> float:
     """Edges/s of CREATE_FLOWS alone, each distinct edge once (demo files repeat edges), the files'
     addresses already there (untimed): what any writer that creates these edges with Cypher can at
@@ -151,7 +156,7 @@ def creates_only(store: GraphStore, files: Files) -> float:
         started = time.perf_counter()
         for batch, ends, positions in zip(files, elements, firsts, strict=True):
             rows = creation_rows(batch.flows, positions, ends)
-            session.execute_write(lambda tx, rows=rows: tx.run(cypher.CREATE_FLOWS, rows=rows).consume())
+            session.execute_write(_create_flows, rows)
         seconds = time.perf_counter() - started
     return len(seen) / seconds
 

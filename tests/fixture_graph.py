@@ -30,7 +30,7 @@ class Flow(NamedTuple):
     port: int
     protocol: int
     action: str
-    count: int
+    count: int  # type: ignore[assignment]  # the FLOW property's name; it hides tuple.count, unused here
     packets: int
     bytes: int
     first_seen: int = T0

@@ -35,7 +35,7 @@ AWS_NAME = re.compile(
     rf"{DEMO_ACCOUNT}_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f67890_\d{{8}}T\d{{4}}Z_[0-9a-f]{{8}}\.log\.gz"
 )
 SCANNERS = ipaddress.ip_network(DEMO_SCANNER_CIDR)
-VPC = ipaddress.ip_network(DEMO_VPC_CIDR)
+VPC = ipaddress.IPv4Network(DEMO_VPC_CIDR)
 LINES = 30_000
 INTERNET_LINES = 60_000  # a minute of the demo's clock
 
@@ -200,7 +200,7 @@ def test_known_ips_name_the_vpc_but_no_outsider() -> None:
     names = {e["name"] for e in addresses}
     assert {"web-1", "app-1", "database", "cache", "nat-gateway", "dns-resolver"} <= names
     assert all(ipaddress.ip_address(e["ip"]) in VPC and e["group"] and e["role"] for e in addresses)
-    subnets = [ipaddress.ip_network(e["cidr"]) for e in entries if "cidr" in e]
+    subnets = [ipaddress.IPv4Network(e["cidr"]) for e in entries if "cidr" in e]
     assert len(subnets) >= 3 and all(s.subnet_of(VPC) for s in subnets)
     assert all(any(ipaddress.ip_address(e["ip"]) in s for s in subnets) for e in addresses)
 

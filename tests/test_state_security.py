@@ -98,7 +98,7 @@ def test_a_served_record_whose_process_does_not_hold_the_port_gets_no_password(
     home = _private_home(tmp_path / "state")
     _write(home / "root-password", PASSWORD)
     listener = subprocess.Popen(
-        [python, "-c", FAKE_BOLT], stdout=subprocess.PIPE, text=True, cwd="/", **({"user": 65534} if other_user else {})
+        [python, "-c", FAKE_BOLT], stdout=subprocess.PIPE, text=True, cwd="/", user=65534 if other_user else None
     )  # fmt: skip
     try:
         assert listener.stdout is not None
