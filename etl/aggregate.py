@@ -60,10 +60,16 @@ def _is_traffic(records: pa.Table) -> pa.Array | pa.ChunkedArray:
     return pa.repeat(True, records.num_rows)
 
 
-def _keys(records: pa.Table) -> dict[str, pa.ChunkedArray | pa.Array]:
+def _keys(records: pa.Table, packet: bool = False) -> dict[str, pa.ChunkedArray | pa.Array]:
+    """An edge's key columns; with `packet`, its ends are the packet's addresses where the record has
+    them (the client behind a NAT gateway, the far end through a transit gateway)."""
+    src, dst = _column(records, "srcaddr", pa.string()), _column(records, "dstaddr", pa.string())
+    if packet:
+        src = pc.coalesce(_column(records, "pkt-srcaddr", pa.string()), src)
+        dst = pc.coalesce(_column(records, "pkt-dstaddr", pa.string()), dst)
     return {
-        "src": _column(records, "srcaddr", pa.string()),
-        "dst": _column(records, "dstaddr", pa.string()),
+        "src": src,
+        "dst": dst,
         "port": service_port(_column(records, "srcport", pa.int64()), _column(records, "dstport", pa.int64())),
         "protocol": pc.fill_null(_column(records, "protocol", pa.int64()), UNKNOWN_NUMBER),
         "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
@@ -74,14 +80,15 @@ _HAS_ENDS = pc.field("src").is_valid() & pc.field("dst").is_valid()
 _TOTALS = pc.ScalarAggregateOptions(min_count=0)  # a sum over missing values is 0, not null
 
 
-def edges(records: pa.Table) -> pa.Table:
-    """The records that describe traffic (log-status OK, both addresses known) summed into edge rows.
+def edges(records: pa.Table, packet: bool = False) -> pa.Table:
+    """The records that describe traffic (log-status OK, both addresses known) summed into edge rows;
+    `packet` keys them by the packet's addresses (`_keys`).
 
     Grouping runs over every record with "is it traffic" as one more key, and the groups that are
     not are dropped after: far fewer rows to filter than the records themselves."""
     keyed = pa.table(
         {
-            **_keys(records),
+            **_keys(records, packet),
             "traffic": _is_traffic(records),
             "packets": _column(records, "packets", pa.int64()),
             "bytes": _column(records, "bytes", pa.int64()),
@@ -111,21 +118,33 @@ def _renamed(grouped: pa.Table) -> pa.Table:
     return grouped.rename_columns([names.get(c, c) for c in grouped.column_names])
 
 
+def _has_packet_addresses(records: pa.Table) -> bool:
+    return "pkt-srcaddr" in records.column_names or "pkt-dstaddr" in records.column_names
+
+
+def packet_differs(records: pa.Table) -> pa.Array | pa.ChunkedArray:
+    """Whether each record's packet addresses are not its interface's (NAT, transit gateway)."""
+    src, dst = _column(records, "srcaddr", pa.string()), _column(records, "dstaddr", pa.string())
+    pkt_src = _column(records, "pkt-srcaddr", pa.string())
+    pkt_dst = _column(records, "pkt-dstaddr", pa.string())
+    return pc.or_(pc.fill_null(pc.not_equal(pkt_src, src), False), pc.fill_null(pc.not_equal(pkt_dst, dst), False))
+
+
 def packet_paths(records: pa.Table) -> pa.Table:
     """Distinct (edge key, pkt_src, pkt_dst) where the packet's addresses are not the interface's:
     what tells NAT and transit traffic apart (pkt-srcaddr/pkt-dstaddr, versions 3 and later)."""
-    names = records.column_names
-    if "pkt-srcaddr" not in names and "pkt-dstaddr" not in names:
+    if not _has_packet_addresses(records):
         return PACKET_SCHEMA.empty_table()
     records = records.filter(_is_traffic(records))
-    keys = _keys(records)
-    pkt_src = _column(records, "pkt-srcaddr", pa.string())
-    pkt_dst = _column(records, "pkt-dstaddr", pa.string())
-    differs = pc.or_(
-        pc.fill_null(pc.not_equal(pkt_src, keys["src"]), False), pc.fill_null(pc.not_equal(pkt_dst, keys["dst"]), False)
+    table = pa.table(
+        {
+            **_keys(records),
+            "pkt_src": _column(records, "pkt-srcaddr", pa.string()),
+            "pkt_dst": _column(records, "pkt-dstaddr", pa.string()),
+        },
+        schema=PACKET_SCHEMA,
     )
-    table = pa.table({**keys, "pkt_src": pkt_src, "pkt_dst": pkt_dst}, schema=PACKET_SCHEMA)
-    return _distinct(table.filter(differs).filter(_HAS_ENDS))
+    return _distinct(table.filter(packet_differs(records)).filter(_HAS_ENDS))
 
 
 def _distinct(table: pa.Table) -> pa.Table:
@@ -158,9 +177,14 @@ def merge(tables: Iterable[pa.Table]) -> pa.Table:
 
 
 class EdgeAccumulator:
-    """Merges a stream of record tables with memory bounded by the number of distinct edges."""
+    """Merges a stream of record tables with memory bounded by the number of distinct edges.
 
-    def __init__(self, flush_rows: int = 2_000_000) -> None:
+    With `packet`, edges join the packet's addresses (`_keys`) and carry no packet paths: their ends
+    are those paths. Either way `packet_differs` counts the traffic records whose two pairs differ."""
+
+    def __init__(self, flush_rows: int = 2_000_000, *, packet: bool = False) -> None:
+        self._packet = packet
+        self.packet_differs = 0
         self._merged = EDGE_SCHEMA.empty_table()
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -169,14 +193,17 @@ class EdgeAccumulator:
         self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
-        summed = edges(records)
+        summed = edges(records, self._packet)
         self._pending.append(summed)
         self._pending_rows += summed.num_rows
         if self._pending_rows >= self._flush_rows:
             self._fold()
-        paths = packet_paths(records)
-        if paths.num_rows:
-            self._paths = _distinct(pa.concat_tables([self._paths, paths]))
+        if _has_packet_addresses(records):
+            traffic = records.filter(_is_traffic(records))
+            self.packet_differs += pc.sum(packet_differs(traffic), min_count=0).as_py()
+            paths = PACKET_SCHEMA.empty_table() if self._packet else packet_paths(records)
+            if paths.num_rows:
+                self._paths = _distinct(pa.concat_tables([self._paths, paths]))
         self.aws_services |= aws_service_addresses(records)
 
     def _fold(self) -> None:

@@ -41,6 +41,7 @@ class ParseStats:
     nodata: int = 0
     skipdata: int = 0
     outside_window: int = 0
+    packet_differs: int = 0  # traffic records whose pkt-srcaddr/pkt-dstaddr are not srcaddr/dstaddr
     malformed: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: ParseStats) -> None:
@@ -48,6 +49,7 @@ class ParseStats:
         self.nodata += other.nodata
         self.skipdata += other.skipdata
         self.outside_window += other.outside_window
+        self.packet_differs += other.packet_differs
         self.malformed.update(other.malformed)
 
 

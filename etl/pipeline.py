@@ -52,6 +52,7 @@ class LoadOptions:
     start: int | None = None  # epoch seconds; records ending before are left out
     end: int | None = None  # epoch seconds; records starting at or after it are left out
     naming: Naming = field(default_factory=Naming)
+    addresses: str = "interface"  # or "packet": edges join pkt-srcaddr/pkt-dstaddr where records have them
 
 
 @dataclass
@@ -139,7 +140,7 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
 
     `digest` identifies the bytes in the ledger; by default the source's own."""
     stats = ParseStats()
-    accumulator = EdgeAccumulator()
+    accumulator = EdgeAccumulator(packet=options.addresses == "packet")
     clock = time.perf_counter()
     aggregating = 0.0
     for table in records(source, options, stats, RECORD_FIELDS):
@@ -147,6 +148,7 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
         accumulator.add(table)
         aggregating += time.perf_counter() - started
     parsed = time.perf_counter()
+    stats.packet_differs = accumulator.packet_differs
     edges, addresses = identified(accumulator, options.naming, stats)
     identifying = time.perf_counter()
     malformed = sum(stats.malformed.values())

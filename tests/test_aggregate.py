@@ -123,3 +123,26 @@ def test_a_file_without_traffic_makes_no_edges_and_no_error() -> None:
     stats = ParseStats(records=1)
     edges, addresses = identified(accumulator, Naming(), stats)
     assert (edges.num_rows, addresses.num_rows, stats.records, sum(stats.malformed.values())) == (0, 0, 1, 0)
+
+
+def test_packet_addresses_replace_the_interfaces_only_where_a_record_has_them() -> None:
+    table = records(
+        ("10.0.0.220", "203.0.113.5", 40000, 443, 6, 2, 100, 0, 60, "ACCEPT", "OK"),  # NAT: 10.0.1.5 behind it
+        ("10.0.0.9", "10.0.0.10", 40000, 22, 6, 1, 10, 0, 60, "ACCEPT", "OK"),  # no packet addresses (v2 part)
+        ("10.0.0.220", "203.0.113.5", 40001, 443, 6, 3, 300, 0, 60, "ACCEPT", "NODATA"),  # not traffic
+    )
+    table = table.append_column("pkt-srcaddr", pa.array(["10.0.1.5", None, "10.0.1.5"]))
+    table = table.append_column("pkt-dstaddr", pa.array(["203.0.113.5", None, "203.0.113.5"]))
+    by_packet = EdgeAccumulator(packet=True)
+    by_packet.add(table)
+    by_interface = EdgeAccumulator()
+    by_interface.add(table)
+    ends = {(r["src"], r["dst"], r["count"]) for r in by_packet.result().to_pylist()}
+    assert ends == {("10.0.1.5", "203.0.113.5", 1), ("10.0.0.9", "10.0.0.10", 1)}
+    assert by_packet.paths().num_rows == 0
+    assert {(r["src"], r["dst"]) for r in by_interface.result().to_pylist()} == {
+        ("10.0.0.220", "203.0.113.5"),
+        ("10.0.0.9", "10.0.0.10"),
+    }
+    assert [(r["pkt_src"], r["pkt_dst"]) for r in by_interface.paths().to_pylist()] == [("10.0.1.5", "203.0.113.5")]
+    assert by_packet.packet_differs == by_interface.packet_differs == 1  # the NODATA record is not traffic

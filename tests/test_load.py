@@ -184,6 +184,41 @@ def test_packet_level_addresses_are_stored_on_the_edges(
     }
 
 
+AWS_EXAMPLES = SAMPLES / "awsdocs-amazon-vpc-user-guide/assembled"
+
+
+def test_packet_addresses_join_the_client_behind_nat_and_transit(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`--addresses packet`, on the AWS documentation's examples: the NAT gateway's interface records
+    the instance (10.0.1.5) and the internet host (203.0.113.5) as pkt-srcaddr/pkt-dstaddr; the transit
+    gateway's interfaces record the client in VPC A (10.20.33.164). Each conversation becomes one
+    edge per direction between the real ends, as the documentation describes it; the v5 example (S3
+    through a gateway endpoint, flow-direction) has the same addresses in both pairs and loads as it does
+    by interface."""
+    for name in ("nat-gateway-with-header.log", "transit-gateway-with-header.log", "traffic-path-v5-with-header.log"):
+        shutil.copy(AWS_EXAMPLES / name, tmp_path / name)
+    code, output = load("--addresses", "packet", str(tmp_path))
+    assert code == 0, output
+    # the NAT example's instance lines end in "#comment" text, and the transit example has a "..." line
+    assert summary_value(output, "malformed: wrong number of fields") >= 2
+    assert summary_value(output, "records whose packet addresses differ") == 4  # two NAT and two transit lines
+    unknown, https = (-1, -1, "-"), (80, 6, "ACCEPT")
+    assert {key: value[0] for key, value in graph_edges(store).items()} == {
+        ("10.0.1.5", "203.0.113.5", *unknown): 1,  # by interface: 10.0.1.5 -> the NAT gateway
+        ("10.0.0.220", "203.0.113.5", *unknown): 1,
+        ("203.0.113.5", "10.0.0.220", *unknown): 1,
+        ("203.0.113.5", "10.0.1.5", *unknown): 1,  # by interface: the NAT gateway -> 10.0.1.5
+        ("10.20.33.164", "10.40.2.236", *https): 2,  # the server's interface and the transit gateway's
+        ("10.40.2.236", "10.20.33.164", *https): 2,
+        ("52.95.128.179", "10.0.0.71", *https): 1,
+        ("10.0.0.71", "52.95.128.179", *https): 1,
+    }
+    _, rows = store.query("MATCH ()-[f:FLOW]->() WHERE f.pkt_srcaddrs IS NOT NULL OR f.pkt_dstaddrs IS NOT NULL "
+                          "RETURN count(f) AS n", {})  # fmt: skip
+    assert rows == [{"n": 0}]  # the ends are the packet's addresses: nothing differs from them
+
+
 def hostile_files(folder: Path) -> dict[Path, str | None]:
     """Files that once stopped the whole load with a traceback, each with the reason it now fails
     with, or None when it loads what it can (here: the first of its two records)."""

@@ -43,6 +43,11 @@ def _progress(total: int) -> Iterator[Callable[[pipeline.FileResult], None]]:
         yield lambda result: progress.advance(task)
 
 
+class Addresses(StrEnum):  # which pair of a record's addresses an edge joins (pipeline.LoadOptions)
+    interface = "interface"
+    packet = "packet"
+
+
 def load(
     ctx: typer.Context,
     sources: SourcesArgument,
@@ -66,6 +71,13 @@ def load(
         int | None,
         typer.Option(min=1, max=128, help="Fold unnamed public IPv6 addresses into one node per /M (e.g. 48)."),
     ] = None,
+    addresses: Annotated[
+        Addresses,
+        typer.Option(
+            help="interface: edges join srcaddr/dstaddr, the interface's; packet: pkt-srcaddr/pkt-dstaddr where "
+            "records have them (the client behind a NAT gateway, the far end through a transit gateway)."
+        ),
+    ] = Addresses.interface,
     profile: ProfileOption = None,
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,
@@ -100,7 +112,14 @@ def load(
                 highlight=False,
             )
         options = pipeline.LoadOptions(
-            parse_fields(fields) if fields else None, max_errors, reload, workers, chosen.start, chosen.end, naming
+            parse_fields(fields) if fields else None,
+            max_errors,
+            reload,
+            workers,
+            chosen.start,
+            chosen.end,
+            naming,
+            addresses.value,
         )
         with _progress(len(chosen.sources)) as on_file:
             if dry_run:

@@ -46,6 +46,7 @@ def summary_table(summary: LoadSummary, dry_run: bool) -> Table:
         ("NODATA records", stats.nodata),
         ("SKIPDATA records (AWS dropped records)", stats.skipdata),
         ("records outside --start/--end", stats.outside_window),
+        ("records whose packet addresses differ (NAT, transit)", stats.packet_differs),
         ("edges " + ("found" if dry_run else "written"), summary.edges_written),
         ("seconds", f"{summary.seconds:.2f}"),
         ("records per second", f"{rate:,.0f}"),
