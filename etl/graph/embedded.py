@@ -26,7 +26,7 @@ from etl.graph import served
 from etl.statedir import create_private, open_private, read_private, read_unless_link, state_dir, tighten, write_private
 
 DATABASE = "vpcflow"
-HEAP = "1g"  # the embedded server's maximum heap unless ARCADEDB_JVM_ARGS sets one (_heap)
+HEAP = "768m"  # the embedded server's maximum heap unless ARCADEDB_JVM_ARGS sets one (_heap)
 USER = "root"
 _PASSWORD_FILE = "root-password"
 _LOCK_FILE = "embedded.lock"
@@ -156,11 +156,12 @@ def _collector() -> list[str]:
 
 
 def _heap() -> list[str]:
-    """At most 1 GiB of heap unless ARCADEDB_JVM_ARGS says otherwise. arcadedb-embedded's default is 4
-    GiB, and the parallel collector grows the heap towards its maximum rather than collect: loading 10M
-    internet-profile records (520k edges) took this process to 3.7 GiB of RSS, and 1.6 GiB with this
-    bound, in the same time (69-81 s either way); 768 MiB was a tenth slower. ArcadeDB keeps a quarter
-    of the heap for its page cache; a larger store is read through the kernel's cache beyond that."""
+    """At most 768 MiB of heap unless ARCADEDB_JVM_ARGS says otherwise. arcadedb-embedded's default is
+    4 GiB, and the parallel collector grows the heap towards its maximum rather than collect: loading 10M
+    internet-profile records (520k edges, a 143 MB store) took this process to 3.7 GiB of RSS. Peak RSS
+    of all processes and time of that load, alternating runs: 1 GiB, 2.06-2.16 GiB in 67-76 s; 768
+    MiB, 1.81-1.88 GiB in 65-76 s; 512 MiB, 1.62 GiB but 85 s. ArcadeDB keeps a quarter of the heap
+    for its page cache; a larger store is read through the kernel's cache beyond that."""
     return [] if re.search(r"-Xmx\S+", os.environ.get("ARCADEDB_JVM_ARGS", "")) else [f"-Xmx{HEAP}"]
 
 
