@@ -111,9 +111,7 @@ os._exit(0)
 """
 
 
-@pytest.mark.parametrize(
-    ("chosen", "low", "high"), [("", 650, 768), ("-Xmx1536m", 1300, 1536), ("-Xmx600m", 500, 600)]
-)
+@pytest.mark.parametrize(("chosen", "low", "high"), [("", 650, 768), ("-Xmx1536m", 1300, 1536), ("-Xmx600m", 500, 600)])
 def test_the_heap_is_bounded_unless_the_user_sets_it(tmp_path: Path, chosen: str, low: int, high: int) -> None:
     """arcadedb-embedded's 4 GiB default let a big load grow this process to 3.7 GiB; ours is 768 MiB.
     The JVM reports a little less than -Xmx (one survivor space is not counted)."""
