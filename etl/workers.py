@@ -18,17 +18,9 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Any
 
-import pyarrow as pa
-
 from etl import logs
 
 STOP_CHECK_SECONDS = 0.2  # how soon a stop signal is seen while a file is prepared
-
-
-def use_system_allocator() -> None:
-    """pyarrow's default allocator (mimalloc) hands each freed parse block back to the OS and takes
-    page faults to get it again; glibc's keeps it for the next block: a third less system time."""
-    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def preparers(workers: int, files: int) -> Executor:
@@ -75,7 +67,6 @@ def _start_worker(parent: int, debug: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.configure(debug)  # a spawned process starts with no logging: --debug reaches it only this way
-    use_system_allocator()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 

@@ -13,7 +13,6 @@ from etl.cli.graph import db_app, query_app, view
 from etl.cli.load import demo, load, parse
 from etl.cli.names import known_ips_app, reveal
 from etl.config import Settings, resolve_settings
-from etl.workers import use_system_allocator
 
 # Local variables in a traceback would print settings, keys and passwords (typer shows them by default).
 app = typer.Typer(
@@ -38,7 +37,6 @@ def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:
     logs.configure(debug)
-    use_system_allocator()
     flags = {"home": home, "neo4j_uri": neo4j_uri, "neo4j_user": neo4j_user, "neo4j_database": neo4j_database}
     state = State(Settings(), debug)
     with errors(state):
