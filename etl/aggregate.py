@@ -135,16 +135,20 @@ def packet_paths(records: pa.Table) -> pa.Table:
     what tells NAT and transit traffic apart (pkt-srcaddr/pkt-dstaddr, versions 3 and later)."""
     if not _has_packet_addresses(records):
         return PACKET_SCHEMA.empty_table()
-    records = records.filter(_is_traffic(records))
+    traffic = records.filter(_is_traffic(records))
+    return _paths(traffic, packet_differs(traffic))
+
+
+def _paths(traffic: pa.Table, differs: pa.Array | pa.ChunkedArray) -> pa.Table:
     table = pa.table(
         {
-            **_keys(records),
-            "pkt_src": _column(records, "pkt-srcaddr", pa.string()),
-            "pkt_dst": _column(records, "pkt-dstaddr", pa.string()),
+            **_keys(traffic),
+            "pkt_src": _column(traffic, "pkt-srcaddr", pa.string()),
+            "pkt_dst": _column(traffic, "pkt-dstaddr", pa.string()),
         },
         schema=PACKET_SCHEMA,
     )
-    return _distinct(table.filter(packet_differs(records)).filter(_HAS_ENDS))
+    return _distinct(table.filter(differs).filter(_HAS_ENDS))
 
 
 def _distinct(table: pa.Table) -> pa.Table:
@@ -199,10 +203,10 @@ class EdgeAccumulator:
         if self._pending_rows >= self._flush_rows:
             self._fold()
         if _has_packet_addresses(records):
-            traffic = records.filter(_is_traffic(records))
-            self.packet_differs += pc.sum(packet_differs(traffic), min_count=0).as_py()
-            paths = PACKET_SCHEMA.empty_table() if self._packet else packet_paths(records)
-            if paths.num_rows:
+            traffic = records.filter(_is_traffic(records))  # once, for the count and the paths
+            differs = packet_differs(traffic)
+            self.packet_differs += pc.sum(differs, min_count=0).as_py()
+            if not self._packet and (paths := _paths(traffic, differs)).num_rows:
                 self._paths = _distinct(pa.concat_tables([self._paths, paths]))
         self.aws_services |= aws_service_addresses(records)
 
