@@ -61,7 +61,7 @@ def not_loaded(paths: list[Path], loaded: int, signum: int) -> dict[str, str]:
 def test_a_signal_mid_load_stops_it_between_files_and_a_rerun_loads_the_rest(
     signum: int, store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    paths = write_logs(tmp_path / "logs", files=10, lines=800, seed=8)
+    paths = write_logs(tmp_path / "logs", files=30, lines=800, seed=8)
     loader = start_loader([str(tmp_path / "logs")], cli_env, tmp_path)
     wait_until(lambda: store.counts()["files"] >= 1 or loader.poll() is not None, 120, "a file to commit")
     signal_group(loader, signum)
