@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -58,10 +58,13 @@ class PrefixTable(Generic[V]):
         }
 
     def match(self, version: int, number: int) -> V | None:
+        return next(self.matches(version, number), None)
+
+    def matches(self, version: int, number: int) -> Iterator[V]:
+        """Every value whose prefix holds the address, longest prefix first."""
         for shift, table in self._probes[version]:
             if (value := table.get(number >> shift)) is not None:
-                return value
-        return None
+                yield value
 
 
 def _table(networks: Iterable[str | IPNetwork]) -> PrefixTable[bool]:

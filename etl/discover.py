@@ -3,7 +3,13 @@
 As in cartography, `_get_*` functions are the only ones talking to EC2 (always through paginators,
 so no 1,000-item page limit applies), and pure functions turn what they return into known-ips entries.
 An interface is named after its instance's Name tag, or after what AWS made it for: NAT gateways and
-VPC endpoints list their interfaces; load balancers, RDS and Lambda only say so in its description.
+VPC endpoints list their interfaces; load balancers, RDS, Lambda, ECS tasks and transit gateway
+attachments say so in its description, and its interface type says what else it is.
+
+Every entry also says where it is, as far as AWS tells: its `vpc` and `account` (the owner of the VPC,
+subnet or interface), a subnet's or an address's `subnet` and `az` (the zone id, as flow logs' `az-id`
+field carries it), and an address's `eni`. VPCs may reuse each other's ranges, so each network is
+written once per VPC and account.
 """
 
 from __future__ import annotations
@@ -17,21 +23,32 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from etl.errors import SourceError, UsageError
+from etl.known_ips import entry_order
 
 EC2Client = Any  # boto3 builds clients at run time; their stubs (mypy-boto3-ec2) are not a dependency
 Resource = Mapping[str, Any]
 Entry = dict[str, str]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _GONE = frozenset({"disassociating", "disassociated", "failing", "failed"})  # CIDR association states
 _IDS_PER_FILTER = 200  # EC2 takes at most 200 values in one filter
-# Description of an interface AWS created for a service -> (name template, role).
+# Description of an interface AWS created for a service -> (name template, role); {interface} is its id.
 _DESCRIBED = (
+    # awsvpc tasks, on Fargate or attached to an EC2 container instance: the task's, not the instance's.
+    (re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d+:attachment/[0-9a-f-]+"), "ecs-task {interface}", "ecs-task"),
+    (re.compile(r"Network Interface for Transit Gateway Attachment (?P<name>tgw-attach-[0-9a-f]+)"),
+     "transit-gateway {name}", "transit-gateway"),
     (re.compile(r"ELB (?:app|net|gwy)/(?P<name>[^/]+)/.*"), "{name}", "load-balancer"),
     (re.compile(r"ELB (?P<name>[^/\s]+)"), "{name}", "load-balancer"),  # a Classic Load Balancer
     (re.compile(r"RDSNetworkInterface"), "rds", "rds"),
     (re.compile(r"AWS Lambda VPC ENI-(?P<name>.+?)(?:-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})?"), "lambda {name}",
      "lambda"),
 )  # fmt: skip
+# InterfaceType -> role, for the interfaces of these kinds that nothing above named.
+_TYPE_ROLES = {"load_balancer": "load-balancer", "network_load_balancer": "load-balancer",
+               "gateway_load_balancer": "load-balancer", "gateway_load_balancer_endpoint": "vpc-endpoint",
+               "vpc_endpoint": "vpc-endpoint", "nat_gateway": "nat-gateway", "lambda": "lambda",
+               "transit_gateway": "transit-gateway"}  # fmt: skip
 _SERVICE_PREFIX = re.compile(r"com\.amazonaws\.(?:vpce\.)?[a-z0-9-]+\.")
 _CREDENTIALS_REFUSED = frozenset({"AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken",
                                   "RequestExpired", "UnrecognizedClientException"})  # fmt: skip
@@ -92,12 +109,16 @@ def _discover(ec2: EC2Client, paging: Mapping[str, int]) -> list[Entry]:
     instances = _instance_names(_get_instances(ec2, instance_ids, paging))
     vpc_names = {vpc["VpcId"]: _name_tag(vpc) or vpc["VpcId"] for vpc in vpcs}
     groups = {s["SubnetId"]: _name_tag(s) or vpc_names.get(s["VpcId"], s["VpcId"]) for s in subnets}
+    # An interface says its zone by name only; flow logs' az-id field has the zone id its subnet gives.
+    zones = {s["SubnetId"]: s.get("AvailabilityZoneId") for s in subnets}
     entries = _vpc_entries(vpcs) + _subnet_entries(subnets, vpc_names)
     for interface in interfaces:
         name, role = _identify(interface, instances, managed)
-        group = groups.get(interface.get("SubnetId", "")) or vpc_names.get(interface.get("VpcId", ""))
-        entries += [_entry("ip", address, name, group, role) for address in _addresses(interface)]
-    return _first_per_network(sorted(entries, key=_order))
+        subnet = interface.get("SubnetId", "")
+        group = groups.get(subnet) or vpc_names.get(interface.get("VpcId", ""))
+        place = _place(interface, subnet=subnet, az=zones.get(subnet), eni=interface["NetworkInterfaceId"])
+        entries += [_entry("ip", address, name, group, role, place) for address in _addresses(interface)]
+    return _first_per_place(sorted(entries, key=entry_order))
 
 
 def _get(ec2: EC2Client, operation: str, key: str, paging: Mapping[str, int], **params: Any) -> Iterator[Resource]:
@@ -148,19 +169,20 @@ def _endpoint_names(endpoints: Iterable[Resource]) -> dict[str, tuple[str, str]]
 def _identify(
     interface: Resource, instances: Mapping[str, str], managed: Mapping[str, tuple[str, str]]
 ) -> tuple[str, str]:
-    """(name, role): the attached instance, the resource that lists it, its description, or its own id."""
+    """(name, role): what its description says AWS made it for, the attached instance, the resource
+    that lists it, what its type says, or its own id."""
     interface_id = interface["NetworkInterfaceId"]
+    description = interface.get("Description", "")
+    for pattern, template, role in _DESCRIBED:
+        if match := pattern.fullmatch(description):
+            return template.format(interface=interface_id, **match.groupdict()), role
     instance = interface.get("Attachment", {}).get("InstanceId")
     if instance:
         return instances.get(instance, instance), "instance"
     if interface_id in managed:
         return managed[interface_id]
-    description = interface.get("Description", "")
-    for pattern, template, role in _DESCRIBED:
-        if match := pattern.fullmatch(description):
-            return template.format(**match.groupdict()), role
-    kind = interface.get("InterfaceType", "interface").replace("_", "-")
-    return _name_tag(interface) or f"{kind} {interface_id}", "interface"
+    kind = interface.get("InterfaceType", "interface")
+    return _name_tag(interface) or f"{kind.replace('_', '-')} {interface_id}", _TYPE_ROLES.get(kind, "interface")
 
 
 def _addresses(interface: Resource) -> list[str]:
@@ -174,15 +196,25 @@ def _addresses(interface: Resource) -> list[str]:
 
 
 def _vpc_entries(vpcs: Iterable[Resource]) -> list[Entry]:
-    return [_entry("cidr", cidr, _name_tag(vpc) or vpc["VpcId"], None, "vpc") for vpc in vpcs for cidr in _cidrs(vpc)]
+    return [
+        _entry("cidr", cidr, _name_tag(vpc) or vpc["VpcId"], None, "vpc", _place(vpc))
+        for vpc in vpcs
+        for cidr in _cidrs(vpc)
+    ]
 
 
 def _subnet_entries(subnets: Iterable[Resource], vpc_names: Mapping[str, str]) -> list[Entry]:
-    return [
-        _entry("cidr", cidr, _name_tag(subnet) or subnet["SubnetId"], vpc_names.get(subnet["VpcId"]), "subnet")
-        for subnet in subnets
-        for cidr in _cidrs(subnet)
-    ]
+    entries = []
+    for subnet in subnets:
+        name, group = _name_tag(subnet) or subnet["SubnetId"], vpc_names.get(subnet["VpcId"])
+        place = _place(subnet, subnet=subnet["SubnetId"], az=subnet.get("AvailabilityZoneId"))
+        entries += [_entry("cidr", cidr, name, group, "subnet", place) for cidr in _cidrs(subnet)]
+    return entries
+
+
+def _place(resource: Resource, **more: str | None) -> dict[str, str | None]:
+    """Where a VPC, subnet or interface is: its VPC, the account owning it, and what else is known."""
+    return {"vpc": resource.get("VpcId"), "account": resource.get("OwnerId"), **more}
 
 
 def _cidrs(resource: Resource) -> list[str]:
@@ -197,31 +229,26 @@ def _cidrs(resource: Resource) -> list[str]:
     return [cidr for cidr, state in v4 + v6 if cidr and state.get("State") not in _GONE]
 
 
-def _entry(kind: str, value: str, name: str, group: str | None, role: str) -> Entry:
+def _entry(kind: str, value: str, name: str, group: str | None, role: str, place: Mapping[str, str | None]) -> Entry:
     entry = {kind: value, "name": name}
     if group:
         entry["group"] = group
     entry["role"] = role
+    entry.update({key: where for key, where in place.items() if where})
     return entry
 
 
-def _network(entry: Entry) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _network(entry: Entry) -> Network:
     return ipaddress.ip_network(entry.get("ip") or entry["cidr"])
 
 
-def _order(entry: Entry) -> tuple[int, int, int, int]:
-    """VPCs, then subnets, then addresses, each by network: a stable file that diffs well."""
-    network = _network(entry)
-    rank = {"vpc": 0, "subnet": 1}.get(entry["role"], 2)
-    return rank, network.version, int(network.network_address), network.prefixlen
-
-
-def _first_per_network(entries: list[Entry]) -> list[Entry]:
-    """Each network once, the first entry winning: a subnet as large as its VPC stays the VPC."""
-    seen: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
+def _first_per_place(entries: list[Entry]) -> list[Entry]:
+    """Each network once per VPC and account, the first entry winning: a subnet as large as its VPC
+    stays the VPC, while another VPC using the same range keeps its own."""
+    seen: set[tuple[Network, str | None, str | None]] = set()
     unique = []
     for entry in entries:
-        if (network := _network(entry)) not in seen:
-            seen.add(network)
+        if (key := (_network(entry), entry.get("vpc"), entry.get("account"))) not in seen:
+            seen.add(key)
             unique.append(entry)
     return unique

@@ -5,6 +5,11 @@ A YAML list of entries, each with `ip` (one address) or `cidr` (a network), a `n
 get scope `vpc`. Several entries may share a name (a load balancer's nodes, say); the graph keeps one
 node per address and merges them only for display. Errors name the file and the line, taken from the
 composed YAML nodes: line numbers are gone once YAML becomes Python values.
+
+An entry may also say where it is: `vpc` and `account` (what `discover` writes), and `subnet`, `az`
+and `eni`. VPCs that do not route to each other may reuse the same private ranges, so a private
+address is looked up only among the entries of its own network (and those that name none); the same
+network may then be named once per VPC or account.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -19,7 +25,8 @@ import yaml
 from etl.classify import IPNetwork, PrefixTable, address_number
 from etl.errors import UsageError
 
-FIELDS = ("ip", "cidr", "name", "group", "role")
+FIELDS = ("ip", "cidr", "name", "group", "role", "vpc", "account", "subnet", "az", "eni", "from", "to")
+PLACES = ("vpc", "account", "subnet", "az", "eni")  # where an entry is, as the node shows it
 VPC_ROLE = "vpc"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _HEADER = "# vpcflow known-ips: each entry names an ip or a cidr; the longest prefix wins.\n"
@@ -32,14 +39,37 @@ class Known:
     name: str
     group: str | None = None
     role: str | None = None
+    vpc: str | None = None
+    account: str | None = None
+    subnet: str | None = None
+    az: str | None = None
+    eni: str | None = None
+    # First and last inventory snapshot the entry was seen in (`discover --into`), epoch seconds.
+    seen_from: int | None = None
+    seen_to: int | None = None
+
+    def fits(self, vpc: str | None, account: str | None) -> bool:
+        """Whether the entry may name an address of network (vpc, account): it names no other."""
+        return (self.vpc is None or self.vpc == vpc) and (self.account is None or self.account == account)
+
+    @property
+    def place(self) -> tuple[str | None, str | None]:
+        return self.vpc, self.account
 
 
 class KnownIPs:
-    """The named networks of a known-ips file, looked up by longest prefix."""
+    """The named networks of a known-ips file, looked up by longest prefix within a network."""
 
     def __init__(self, named: Sequence[tuple[IPNetwork, Known]] = ()) -> None:
         self._named = list(named)
-        self._table = PrefixTable(self._named)
+        by_network: dict[IPNetwork, list[Known]] = {}
+        for network, known in self._named:
+            by_network.setdefault(network, []).append(known)
+        # The most specific entry of a network first: a VPC's own entry before one naming no VPC.
+        self._table = PrefixTable(
+            (network, sorted(entries, key=lambda k: (k.vpc is None, k.account is None)))
+            for network, entries in by_network.items()
+        )
 
     @classmethod
     def load(cls, path: Path) -> KnownIPs:
@@ -52,26 +82,48 @@ class KnownIPs:
     @classmethod
     def _checked(cls, entries: Sequence[tuple[Mapping[str, object], Where]]) -> KnownIPs:
         named: list[tuple[IPNetwork, Known]] = []
-        seen: dict[IPNetwork, str] = {}
+        seen: dict[tuple[IPNetwork, str | None, str | None, int | None], str] = {}
         for fields, where in entries:
             network, known = _entry(fields, where)
-            if network in seen:
-                raise UsageError(f"{where(None)}: {network} is already named at {seen[network]}")
-            seen[network] = where(None)
+            # One entry per network and place, or per span of time when an inventory kept several owners.
+            identity = (network, *known.place, known.seen_from)
+            if identity in seen:
+                within = "".join(f" in {part}" for part in known.place if part)
+                raise UsageError(f"{where(None)}: {network}{within} is already named at {seen[identity]}")
+            seen[identity] = where(None)
             named.append((network, known))
         return cls(named)
 
-    def lookup(self, address: str) -> Known | None:
-        """The entry with the longest prefix holding `address`; None if none does or it is no address."""
+    def lookup(self, address: str, vpc: str | None = None, account: str | None = None) -> Known | None:
+        """The entry with the longest prefix holding `address` among those that fit its network (`Known.fits`);
+        None if none does or it is no address. A public address has no network: any entry may name it."""
         parsed = address_number(address)
-        return None if parsed is None else self._table.match(*parsed)
+        if parsed is None:
+            return None
+        anywhere = vpc is None and account is None
+        for entries in self._table.matches(*parsed):
+            for known in entries:
+                if anywhere or known.fits(vpc, account):
+                    return known
+        return None
 
-    def lookup_many(self, addresses: Sequence[str]) -> list[Known | None]:
-        return [self.lookup(a) for a in addresses]
+    def lookup_many(
+        self, addresses: Sequence[str], networks: Sequence[tuple[str | None, str | None]] | None = None
+    ) -> list[Known | None]:
+        if networks is None:
+            return [self.lookup(a) for a in addresses]
+        return [self.lookup(a, *network) for a, network in zip(addresses, networks, strict=True)]
+
+    def vpcs_holding(self, address: str) -> list[Known]:
+        """The VPC entries (`role: vpc`) whose CIDR holds `address`, longest prefix first."""
+        parsed = address_number(address)
+        if parsed is None:
+            return []
+        return [k for entries in self._table.matches(*parsed) for k in entries if k.role == VPC_ROLE]
 
     @property
     def vpc_networks(self) -> tuple[IPNetwork, ...]:
-        return tuple(network for network, known in self._named if known.role == VPC_ROLE)
+        return tuple(dict.fromkeys(network for network, known in self._named if known.role == VPC_ROLE))
 
     @property
     def entries(self) -> list[dict[str, str]]:
@@ -83,8 +135,35 @@ def _as_entry(network: IPNetwork, known: Known) -> dict[str, str]:
     single = network.prefixlen == network.max_prefixlen
     entry = {"ip": str(network.network_address)} if single else {"cidr": str(network)}
     entry["name"] = known.name
-    entry.update({key: value for key, value in (("group", known.group), ("role", known.role)) if value is not None})
+    entry.update({key: value for key in ("group", "role", *PLACES) if (value := getattr(known, key)) is not None})
+    entry.update({key: iso_time(value) for key, value in (("from", known.seen_from), ("to", known.seen_to)) if value})
     return entry
+
+
+def iso_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry_order(entry: Mapping[str, str]) -> tuple[int, int, int, int, str, str]:
+    """The order `discover` writes entries in: VPCs, subnets, then the rest, each by network, then by VPC
+    and account; a stable file that diffs well."""
+    network = ipaddress.ip_network(entry.get("ip") or entry["cidr"])
+    rank = {VPC_ROLE: 0, "subnet": 1}.get(entry.get("role", ""), 2)
+    place = entry.get("vpc", ""), entry.get("account", "")
+    return rank, network.version, int(network.network_address), network.prefixlen, *place
+
+
+def _seconds(fields: Mapping[str, object], key: str, where: Where) -> int | None:
+    value = fields.get(key)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise UsageError(
+            f"{where(key)}: `{key}` is an ISO 8601 time like 2026-12-01T06:00:00Z, not {value!r}"
+        ) from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def _entry_number(number: int) -> Where:
@@ -94,13 +173,17 @@ def _entry_number(number: int) -> Where:
 def _entry(fields: Mapping[str, object], where: Where) -> tuple[IPNetwork, Known]:
     unknown = [key for key in fields if key not in FIELDS]
     if unknown:
-        raise UsageError(f"{where(unknown[0])}: unknown key {unknown[0]!r}; entries have ip or cidr, name, group, role")
+        raise UsageError(f"{where(unknown[0])}: unknown key {unknown[0]!r}; entries have {', '.join(FIELDS)}")
     if ("ip" in fields) == ("cidr" in fields):
         raise UsageError(f"{where(None)}: an entry needs exactly one of `ip` and `cidr`")
-    texts = {key: _text(fields, key, where) for key in ("name", "group", "role")}
-    if texts["name"] is None:
+    texts = {key: _text(fields, key, where) for key in ("name", "group", "role", *PLACES)}
+    name = texts.pop("name")
+    if name is None:
         raise UsageError(f"{where('name')}: the entry needs a `name`")
-    return _network(fields, where), Known(texts["name"], texts["group"], texts["role"])
+    seen_from, seen_to = _seconds(fields, "from", where), _seconds(fields, "to", where)
+    if seen_from is not None and seen_to is not None and seen_to < seen_from:
+        raise UsageError(f"{where('to')}: `to` is before `from`")
+    return _network(fields, where), Known(name, **texts, seen_from=seen_from, seen_to=seen_to)
 
 
 def _text(fields: Mapping[str, object], key: str, where: Where) -> str | None:

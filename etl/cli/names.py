@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,17 +25,38 @@ def known_ips_discover(
     region: Annotated[str | None, typer.Option(help="The region to describe [env: AWS_REGION]")] = None,
     endpoint_url: Annotated[str | None, typer.Option(help="EC2-compatible endpoint (testing).")] = None,
     output_path: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML here.")] = None,
+    into: Annotated[
+        Path | None, typer.Option(help="Merge into this inventory file (created if missing), with each entry's span.")
+    ] = None,
 ) -> None:
-    """Name every network interface's addresses, VPC and subnet of a region, as a known-ips YAML file."""
+    """Name every network interface's addresses, VPC and subnet of a region, as a known-ips YAML file.
+
+    With --into, the file is an inventory kept over runs: each entry has `from` and `to`, the first
+    and last run that saw it. An address held by something new gets a new entry; the old one keeps
+    its span, and so do entries no longer seen. Entries without `from` and `to` are left as written.
+    The file is replaced whole (mode 0600, comments dropped); stderr counts the entries seen again,
+    new, and gone since the previous run over the same VPCs.
+    """
     from etl.discover import discover_known_ips, make_ec2_client
+    from etl.inventory import update_inventory
     from etl.known_ips import to_yaml, write_yaml
 
     state: State = ctx.obj
     with errors(state):
+        if into is not None and output_path is not None:
+            raise UsageError("--into merges into an inventory and --output writes a new file: give one of them")
+        now = datetime.now(UTC)  # the snapshot's time, for every entry of this run
         client = make_ec2_client(
             profile or state.settings.aws_profile, region or state.settings.aws_region, endpoint_url
         )
         entries = discover_known_ips(client)
+        if into is not None:
+            merged = update_inventory(into, entries, now)
+            err.print(
+                literal(f"{into}: {merged.seen:,} entries seen again, {merged.new:,} new, {merged.gone:,} gone"),
+                highlight=False,
+            )
+            return
         if output_path is None:
             sys.stdout.write(to_yaml(entries))
             return
