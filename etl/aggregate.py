@@ -1,8 +1,12 @@
-"""Flow records to edge rows: one row per (src, dst, service port, protocol, action).
+"""Flow records to edge rows: one row per (src, dst, service port, protocol, action) and network.
 
 The service port is the lower of the two ports: a request goes to the server's (low, listening)
 port from an ephemeral one, a reply comes back from it, so both directions of one conversation
 keep one port and replies do not fan out into one edge per ephemeral port.
+
+The network is where the interface that logged the record lives (its `vpc-id` and `account-id`):
+what tells 10.0.3.30 of one VPC from 10.0.3.30 of another (etl/networks.py). It rides along as two
+more key columns until the addresses are identified, then the edge key no longer needs it.
 """
 
 from __future__ import annotations
@@ -27,13 +31,17 @@ EDGE_SCHEMA = pa.schema(
         ("last_seen", pa.int64()),
     ]
 )
+NETWORK_KEYS = ("vpc", "account")  # the logging interface's, from the records' vpc-id and account-id
+LOGGED_KEYS = (*EDGE_KEYS, *NETWORK_KEYS)
+LOGGED_SCHEMA = pa.schema([*EDGE_SCHEMA, *(pa.field(name, pa.string()) for name in NETWORK_KEYS)])
 PACKET_SCHEMA = pa.schema(
-    [*(EDGE_SCHEMA.field(k) for k in EDGE_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
+    [*(LOGGED_SCHEMA.field(k) for k in LOGGED_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
 )
 # The record fields edges are made of: a load reads no others.
 RECORD_FIELDS = frozenset((
     "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action",
     "log-status", "pkt-srcaddr", "pkt-dstaddr", "pkt-src-aws-service", "pkt-dst-aws-service",
+    "vpc-id", "account-id",
 ))  # fmt: skip
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
@@ -60,9 +68,10 @@ def _is_traffic(records: pa.Table) -> pa.Array | pa.ChunkedArray:
     return pa.repeat(True, records.num_rows)
 
 
-def _keys(records: pa.Table, packet: bool = False) -> dict[str, pa.ChunkedArray | pa.Array]:
-    """An edge's key columns; with `packet`, its ends are the packet's addresses where the record has
-    them (the client behind a NAT gateway, the far end through a transit gateway)."""
+def _keys(records: pa.Table, packet: bool = False, account: str | None = None) -> dict[str, pa.ChunkedArray | pa.Array]:
+    """An edge's key columns (LOGGED_KEYS); with `packet`, its ends are the packet's addresses where the
+    record has them (the client behind a NAT gateway, the far end through a transit gateway).
+    `account` stands in for a record's missing account-id (the account folder its file came from)."""
     src, dst = _column(records, "srcaddr", pa.string()), _column(records, "dstaddr", pa.string())
     if packet:
         src = pc.coalesce(_column(records, "pkt-srcaddr", pa.string()), src)
@@ -73,6 +82,8 @@ def _keys(records: pa.Table, packet: bool = False) -> dict[str, pa.ChunkedArray 
         "port": service_port(_column(records, "srcport", pa.int64()), _column(records, "dstport", pa.int64())),
         "protocol": pc.fill_null(_column(records, "protocol", pa.int64()), UNKNOWN_NUMBER),
         "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
+        "vpc": _column(records, "vpc-id", pa.string()),
+        "account": pc.coalesce(_column(records, "account-id", pa.string()), pa.scalar(account, pa.string())),
     }
 
 
@@ -80,15 +91,15 @@ _HAS_ENDS = pc.field("src").is_valid() & pc.field("dst").is_valid()
 _TOTALS = pc.ScalarAggregateOptions(min_count=0)  # a sum over missing values is 0, not null
 
 
-def edges(records: pa.Table, packet: bool = False) -> pa.Table:
-    """The records that describe traffic (log-status OK, both addresses known) summed into edge rows;
-    `packet` keys them by the packet's addresses (`_keys`).
+def edges(records: pa.Table, packet: bool = False, account: str | None = None) -> pa.Table:
+    """The records that describe traffic (log-status OK, both addresses known) summed into edge rows
+    of LOGGED_SCHEMA; `packet` and `account` as `_keys` takes them.
 
     Grouping runs over every record with "is it traffic" as one more key, and the groups that are
     not are dropped after: far fewer rows to filter than the records themselves."""
     keyed = pa.table(
         {
-            **_keys(records, packet),
+            **_keys(records, packet, account),
             "traffic": _is_traffic(records),
             "packets": _column(records, "packets", pa.int64()),
             "bytes": _column(records, "bytes", pa.int64()),
@@ -96,7 +107,7 @@ def edges(records: pa.Table, packet: bool = False) -> pa.Table:
             "last_seen": _column(records, "end", pa.int64()),
         }
     )
-    grouped = keyed.group_by([*EDGE_KEYS, "traffic"], use_threads=False).aggregate(
+    grouped = keyed.group_by([*LOGGED_KEYS, "traffic"], use_threads=False).aggregate(
         [
             ([], "count_all"),
             ("packets", "sum", _TOTALS),
@@ -106,7 +117,7 @@ def edges(records: pa.Table, packet: bool = False) -> pa.Table:
         ]
     )
     grouped = grouped.filter(pc.field("traffic") & _HAS_ENDS)
-    return _renamed(grouped).select(EDGE_SCHEMA.names).cast(EDGE_SCHEMA)
+    return _renamed(grouped).select(LOGGED_SCHEMA.names).cast(LOGGED_SCHEMA)
 
 
 def _renamed(grouped: pa.Table) -> pa.Table:
@@ -130,19 +141,19 @@ def packet_differs(records: pa.Table) -> pa.Array | pa.ChunkedArray:
     return pc.or_(pc.fill_null(pc.not_equal(pkt_src, src), False), pc.fill_null(pc.not_equal(pkt_dst, dst), False))
 
 
-def packet_paths(records: pa.Table) -> pa.Table:
+def packet_paths(records: pa.Table, account: str | None = None) -> pa.Table:
     """Distinct (edge key, pkt_src, pkt_dst) where the packet's addresses are not the interface's:
     what tells NAT and transit traffic apart (pkt-srcaddr/pkt-dstaddr, versions 3 and later)."""
     if not _has_packet_addresses(records):
         return PACKET_SCHEMA.empty_table()
     traffic = records.filter(_is_traffic(records))
-    return _paths(traffic, packet_differs(traffic))
+    return _paths(traffic, packet_differs(traffic), account)
 
 
-def _paths(traffic: pa.Table, differs: pa.Array | pa.ChunkedArray) -> pa.Table:
+def _paths(traffic: pa.Table, differs: pa.Array | pa.ChunkedArray, account: str | None) -> pa.Table:
     table = pa.table(
         {
-            **_keys(traffic),
+            **_keys(traffic, account=account),
             "pkt_src": _column(traffic, "pkt-srcaddr", pa.string()),
             "pkt_dst": _column(traffic, "pkt-dstaddr", pa.string()),
         },
@@ -169,15 +180,17 @@ def aws_service_addresses(records: pa.Table) -> set[str]:
     return found
 
 
-def merge(tables: Iterable[pa.Table]) -> pa.Table:
-    """Sum edge tables that may repeat keys: counts, packets, bytes add; first/last seen widen."""
-    table = pa.concat_tables([t.select(EDGE_SCHEMA.names) for t in tables])
+def merge(tables: Iterable[pa.Table], schema: pa.Schema = EDGE_SCHEMA) -> pa.Table:
+    """Sum edge tables that may repeat keys: counts, packets, bytes add; first/last seen widen. The
+    key columns are those of `schema` that are not sums or times (EDGE_KEYS, or LOGGED_KEYS)."""
+    table = pa.concat_tables([t.select(schema.names) for t in tables])
     if table.num_rows == 0:
-        return EDGE_SCHEMA.empty_table()
-    grouped = table.group_by(list(EDGE_KEYS), use_threads=False).aggregate(
+        return schema.empty_table()
+    keys = [name for name in schema.names if name not in (*SUMS, "first_seen", "last_seen")]
+    grouped = table.group_by(keys, use_threads=False).aggregate(
         [(name, "sum") for name in SUMS] + [("first_seen", "min"), ("last_seen", "max")]
     )
-    return _renamed(grouped).select(EDGE_SCHEMA.names)
+    return _renamed(grouped).select(schema.names)
 
 
 class EdgeAccumulator:
@@ -186,10 +199,11 @@ class EdgeAccumulator:
     With `packet`, edges join the packet's addresses (`_keys`) and carry no packet paths: their ends
     are those paths. Either way `packet_differs` counts the traffic records whose two pairs differ."""
 
-    def __init__(self, flush_rows: int = 2_000_000, *, packet: bool = False) -> None:
+    def __init__(self, flush_rows: int = 2_000_000, *, packet: bool = False, account: str | None = None) -> None:
         self._packet = packet
+        self._account = account
         self.packet_differs = 0
-        self._merged = EDGE_SCHEMA.empty_table()
+        self._merged = LOGGED_SCHEMA.empty_table()
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._flush_rows = flush_rows
@@ -197,7 +211,7 @@ class EdgeAccumulator:
         self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
-        summed = edges(records, self._packet)
+        summed = edges(records, self._packet, self._account)
         self._pending.append(summed)
         self._pending_rows += summed.num_rows
         if self._pending_rows >= self._flush_rows:
@@ -206,12 +220,12 @@ class EdgeAccumulator:
             traffic = records.filter(_is_traffic(records))  # once, for the count and the paths
             differs = packet_differs(traffic)
             self.packet_differs += pc.sum(differs, min_count=0).as_py()
-            if not self._packet and (paths := _paths(traffic, differs)).num_rows:
+            if not self._packet and (paths := _paths(traffic, differs, self._account)).num_rows:
                 self._paths = _distinct(pa.concat_tables([self._paths, paths]))
         self.aws_services |= aws_service_addresses(records)
 
     def _fold(self) -> None:
-        self._merged = merge([self._merged, *self._pending])
+        self._merged = merge([self._merged, *self._pending], LOGGED_SCHEMA)
         self._pending, self._pending_rows = [], 0
 
     def result(self) -> pa.Table:

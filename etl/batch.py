@@ -19,15 +19,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.aggregate import EDGE_KEYS, EDGE_SCHEMA, SUMS
+from etl.known_ips import PLACES
 from etl.parse import ParseStats
 
-# An edge as the graph shows it: its ends are the ids of their Address nodes, and the packet-level
+# An edge as the graph shows it: its ends are the keys of their Address nodes, and the packet-level
 # addresses (NAT, transit) that differ from them ride along, null when there are none.
 FLOW_SCHEMA = EDGE_SCHEMA.append(pa.field("pkt_srcaddrs", pa.list_(pa.string()))).append(
     pa.field("pkt_dstaddrs", pa.list_(pa.string()))
 )
+# An address's `key` is its identity: its id, qualified by its network when it has one (etl/networks.py).
 ADDRESS_SCHEMA = pa.schema(
     [
+        ("key", pa.string()),
         ("id", pa.string()),
         ("scope", pa.string()),
         ("pseudonymized", pa.bool_()),
@@ -35,6 +38,7 @@ ADDRESS_SCHEMA = pa.schema(
         ("group", pa.string()),
         ("role", pa.string()),
         ("prefix", pa.bool_()),  # true on a node that stands for a public prefix (--public-prefix), else null
+        *((place, pa.string()) for place in PLACES),  # where it is, where known
         ("first_seen", pa.int64()),
         ("last_seen", pa.int64()),
     ]

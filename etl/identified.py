@@ -1,6 +1,7 @@
 """A file's edges as the graph shows them: each real address replaced by its identity, in Arrow.
 
-Naming costs Python per address, so it runs once over the file's distinct addresses; the edges take
+Naming costs Python per address, so it runs once over the file's distinct addresses (with the network
+that logged them, etl/networks.py); the edges take
 its answers by position (`index_in`, `take`) and never leave Arrow here. A file of a busy
 internet-facing VPC has tens of thousands of distinct edges: per-edge Python is what made it slow.
 """
@@ -10,71 +11,104 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import EDGE_KEYS, EdgeAccumulator, merge
+from etl.aggregate import EDGE_KEYS, EDGE_SCHEMA, NETWORK_KEYS, EdgeAccumulator, merge
 from etl.batch import ADDRESS_SCHEMA, FLOW_SCHEMA
 from etl.identify import IDENTITY_SCHEMA, Naming
 from etl.parse import ParseStats
 
 _VALID_ONLY = pc.CountOptions(mode="only_valid")
 _NO_ADDRESS = pa.scalar(None, pa.string())
+_SEPARATOR = "\x1f"  # in no address, VPC or account id
 
 
 def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) -> tuple[pa.Table, pa.Table]:
     """Edges (batch.FLOW_SCHEMA) and their ends (batch.ADDRESS_SCHEMA): named, classified, pseudonymized.
 
-    An edge whose end is not a valid IP (the parser checks only the shape) is dropped and counted."""
+    An address is identified with the network of the interface that logged it: each distinct
+    (address, vpc, account) is named once, and the edges find theirs by position. An edge whose end
+    is not a valid IP (the parser checks only the shape) is dropped and counted."""
     edges, paths = accumulator.result(), accumulator.paths()
-    real = pc.unique(pa.chunked_array([*_chunks(edges, "src", "dst"), *_chunks(paths, "pkt_src", "pkt_dst")]))
-    real = real.drop_null()
-    who = naming.identities(real.to_pylist(), accumulator.aws_services)
-    src, dst = (pc.index_in(edges[end], value_set=real) for end in ("src", "dst"))
-    valid = pc.and_(who["id"].take(src).is_valid(), who["id"].take(dst).is_valid())
+    seen = _distinct_ends([(edges, ("src", "dst")), (paths, ("src", "dst", "pkt_src", "pkt_dst"))])
+    who = naming.identities(
+        seen["address"].to_pylist(),
+        accumulator.aws_services,
+        list(zip(seen["vpc"].to_pylist(), seen["account"].to_pylist(), strict=True)),
+    )
+    index = _lookup(seen, "address")
+    src, dst = (pc.index_in(_lookup(edges, end), value_set=index) for end in ("src", "dst"))
+    valid = pc.and_(who["key"].take(src).is_valid(), who["key"].take(dst).is_valid())
     if not pc.all(valid, min_count=0).as_py():  # min_count=0: a file without edges is all valid
         dropped = pc.sum(edges["count"].filter(pc.invert(valid))).as_py()
         stats.malformed["address is not a valid IP"] += dropped
         stats.records -= dropped
         edges, src, dst = edges.filter(valid), src.filter(valid), dst.filter(valid)
     addresses = _addresses(edges, who, src, dst)
-    edges = edges.set_column(0, "src", who["id"].take(src)).set_column(1, "dst", who["id"].take(dst))
-    if naming.folding:  # edges whose ends fell into the same prefixes are one edge now
+    several_networks = edges.select(list(NETWORK_KEYS)).group_by(list(NETWORK_KEYS)).aggregate([]).num_rows > 1
+    edges = edges.set_column(0, "src", who["key"].take(src)).set_column(1, "dst", who["key"].take(dst))
+    edges = edges.select(EDGE_SCHEMA.names)
+    # Edges whose ends fell into the same prefixes, or met the same public address from two networks,
+    # are one edge now.
+    if naming.folding or several_networks:
         edges = merge([edges])
     # One buffer per column: a worker pickles the whole buffers behind a slice or a chunk.
-    return _with_packet_addresses(edges, paths, real, who).combine_chunks(), addresses
+    return _with_packet_addresses(edges, paths, index, who).combine_chunks(), addresses
 
 
-def _chunks(table: pa.Table, *names: str) -> list[pa.Array]:
-    return [chunk for name in names for chunk in table[name].chunks]
+def _lookup(table: pa.Table, address: str) -> pa.Array:
+    """Each row's (address, vpc, account) as one string, for `index_in`."""
+    parts = [table[address], *(pc.fill_null(table[name], "") for name in NETWORK_KEYS)]
+    return pc.binary_join_element_wise(*parts, _SEPARATOR)
+
+
+def _distinct_ends(tables: list[tuple[pa.Table, tuple[str, ...]]]) -> pa.Table:
+    """The distinct (address, vpc, account) at the named address columns of the tables."""
+    ends = pa.concat_tables(
+        pa.table({"address": table[column], **{name: table[name] for name in NETWORK_KEYS}})
+        for table, columns in tables
+        for column in columns
+    )
+    ends = ends.filter(pc.is_valid(ends["address"]))
+    return ends.group_by(["address", *NETWORK_KEYS], use_threads=False).aggregate([]).combine_chunks()
 
 
 def _addresses(edges: pa.Table, who: pa.Table, src: pa.Array, dst: pa.Array) -> pa.Table:
-    """Each address at either end of an edge, with the first and last time it was seen."""
-    seen = edges.select(["first_seen", "last_seen"]).columns
-    ends = pa.concat_tables(
-        [pa.Table.from_arrays([*who.take(at).columns, *seen], schema=ADDRESS_SCHEMA) for at in (src, dst)]
+    """Each address at either end of an edge, with the first and last time it was seen. Grouped by
+    its row in `who`; two rows (one address logged from two networks, a public one say) that
+    identify the same node are grouped again by key."""
+    seen = pa.table(
+        {
+            "at": pa.chunked_array([*pa.chunked_array([src]).chunks, *pa.chunked_array([dst]).chunks]),
+            "first_seen": pa.chunked_array([*edges["first_seen"].chunks] * 2),
+            "last_seen": pa.chunked_array([*edges["last_seen"].chunks] * 2),
+        }
     )
-    grouped = ends.group_by(IDENTITY_SCHEMA.names, use_threads=False).aggregate(
-        [("first_seen", "min"), ("last_seen", "max")]
-    )
-    grouped = grouped.select([*IDENTITY_SCHEMA.names, "first_seen_min", "last_seen_max"])
-    return grouped.rename_columns(ADDRESS_SCHEMA.names).cast(ADDRESS_SCHEMA)
+    times = seen.group_by("at", use_threads=False).aggregate([("first_seen", "min"), ("last_seen", "max")])
+    rows = who.take(times["at"])
+    rows = rows.append_column("first_seen", times["first_seen_min"]).append_column("last_seen", times["last_seen_max"])
+    if pc.count_distinct(rows["key"]).as_py() < rows.num_rows:
+        rows = rows.group_by(IDENTITY_SCHEMA.names, use_threads=False).aggregate(
+            [("first_seen", "min"), ("last_seen", "max")]
+        )
+        rows = rows.rename_columns([*IDENTITY_SCHEMA.names, "first_seen", "last_seen"])
+    return rows.select(ADDRESS_SCHEMA.names).cast(ADDRESS_SCHEMA)
 
 
-def _with_packet_addresses(edges: pa.Table, paths: pa.Table, real: pa.Array, who: pa.Table) -> pa.Table:
+def _with_packet_addresses(edges: pa.Table, paths: pa.Table, index: pa.Array, who: pa.Table) -> pa.Table:
     """The edges with, for each, the distinct packet-level addresses that differ from its own ends
     (null when none do), as ids."""
     if paths.num_rows == 0:
         nulls = pa.nulls(edges.num_rows, FLOW_SCHEMA.field("pkt_srcaddrs").type)
         return edges.append_column("pkt_srcaddrs", nulls).append_column("pkt_dstaddrs", nulls)
 
-    def ids(name: str) -> pa.ChunkedArray:
-        return who["id"].take(pc.index_in(paths[name], value_set=real))
+    def at(name: str) -> pa.Array:
+        return pc.index_in(_lookup(paths, name), value_set=index)
 
     def differing(packet: str, interface: str) -> pa.ChunkedArray:
         differs = pc.fill_null(pc.not_equal(paths[packet], paths[interface]), False)
-        return pc.if_else(differs, ids(packet), _NO_ADDRESS)
+        return pc.if_else(differs, who["id"].take(at(packet)), _NO_ADDRESS)
 
     keyed = pa.table(
-        {"src": ids("src"), "dst": ids("dst"), **{k: paths[k] for k in EDGE_KEYS[2:]},
+        {"src": who["key"].take(at("src")), "dst": who["key"].take(at("dst")), **{k: paths[k] for k in EDGE_KEYS[2:]},
          "pkt_srcaddrs": differing("pkt_src", "src"), "pkt_dstaddrs": differing("pkt_dst", "dst")}
     )  # fmt: skip
     lists = keyed.group_by(list(EDGE_KEYS), use_threads=False).aggregate(

@@ -5,6 +5,10 @@ than a VPC's CIDR, which only sets the scope) keeps its real IP; the rest are re
 keyed, prefix-preserving pseudonyms, unless the mode says otherwise:
 `unknown` (default) pseudonymizes the unnamed, `all` every address, `none` none. With
 `--public-prefix`, unnamed public addresses are folded into one node per prefix (PublicPrefixes).
+
+A private address also gets its network (etl/networks.py), which makes its key (`vpc-0abc/10.0.3.30`)
+and is looked up in known-ips among that network's entries. With `all`, the account, VPC, subnet and
+interface ids are replaced by keyed pseudonyms of the same shape (etl/id_pseudonyms.py) too.
 """
 
 from __future__ import annotations
@@ -20,14 +24,17 @@ import pyarrow as pa
 from etl.batch import ADDRESS_SCHEMA
 from etl.classify import Classifier, load_aws_ip_ranges
 from etl.errors import UsageError
+from etl.id_pseudonyms import IdPseudonymizer
 from etl.known_ips import VPC_ROLE, Known, KnownIPs
+from etl.networks import NAMESPACED_SCOPES, NO_NETWORK, network_of, qualified
 from etl.pseudonymize import Pseudonymizer, existing_key, load_or_create_key
 
 MODES = ("unknown", "all", "none")
 # What `Naming.identities` says of each address: an Address node's properties but first/last seen.
 IDENTITY_SCHEMA = pa.schema(
-    ADDRESS_SCHEMA.field(name) for name in ("id", "scope", "pseudonymized", "name", "group", "role", "prefix")
+    ADDRESS_SCHEMA.field(name) for name in ADDRESS_SCHEMA.names if name not in ("first_seen", "last_seen")
 )
+Place = tuple[str | None, str | None]  # the logging interface's (vpc-id, account-id)
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,23 @@ class Naming:
     pseudonymizer: Pseudonymizer | None = None
     mode: str = "none"
     folding: PublicPrefixes = field(default_factory=PublicPrefixes)
+    ids: IdPseudonymizer | None = None  # account, VPC, subnet and interface ids, with --pseudonymize all
 
-    def identities(self, addresses: Sequence[str], aws_service: Collection[str] = ()) -> pa.Table:
-        """One row per address, in their order (IDENTITY_SCHEMA): the id null for an invalid one.
+    def identities(
+        self, addresses: Sequence[str], aws_service: Collection[str] = (), logged: Sequence[Place] | None = None
+    ) -> pa.Table:
+        """One row per address, in their order (IDENTITY_SCHEMA): the key and id null for an invalid one.
+        `logged` holds, for each, the place of the interface that logged it (etl/networks.py).
 
         Python runs here once per distinct address of a file; the edges take the rows by position."""
         scopes = self.classifier.scopes(addresses, aws_service)
-        names = [_name(k) for k in self.known.lookup_many(addresses)]
+        logged = logged or [(None, None)] * len(addresses)
+        networks = [
+            network_of(scope, self.known.vpcs_holding(a), *place) if scope in NAMESPACED_SCOPES else NO_NETWORK
+            for a, scope, place in zip(addresses, scopes, logged, strict=True)
+        ]
+        entries = self.known.lookup_many(addresses, [(n.vpc, n.account) for n in networks])
+        names = [_name(k) for k in entries]
         hidden = [
             scope is not None and (self.mode == "all" or (self.mode == "unknown" and known is None))
             for scope, known in zip(scopes, names, strict=True)
@@ -91,14 +108,36 @@ class Naming:
             self.folding.prefix(s) if self.folding and scope == "public" and known is None else None
             for s, scope, known in zip(shown, scopes, names, strict=True)
         ]
+        ids = [(p or s) if scope else None for s, p, scope in zip(shown, prefixes, scopes, strict=True)]
+        places = {
+            "vpc": [n.vpc or _place(k, "vpc") for n, k in zip(networks, entries, strict=True)],
+            "account": [n.account or _place(k, "account") for n, k in zip(networks, entries, strict=True)],
+            **{part: [_place(k, part) for k in entries] for part in ("subnet", "az", "eni")},
+        }
+        if self.ids is not None:
+            places = {part: self._hidden_ids(values) if part != "az" else values for part, values in places.items()}
+        network_ids = [
+            (vpc or account) if n.id else None
+            for n, vpc, account in zip(networks, places["vpc"], places["account"], strict=True)
+        ]
         columns = [
-            [(p or s) if scope else None for s, p, scope in zip(shown, prefixes, scopes, strict=True)],
+            [qualified(n, i) if i else None for n, i in zip(network_ids, ids, strict=True)],
+            ids,
             scopes,
             hidden,
             *([getattr(k, part) if k else None for k in names] for part in ("name", "group", "role")),
             [p and True for p in prefixes],
+            *places.values(),
         ]
         return pa.table(columns, schema=IDENTITY_SCHEMA)
+
+    def _hidden_ids(self, values: list[str | None]) -> list[str | None]:
+        assert self.ids is not None
+        return [self.ids.pseudonym(v) if v else None for v in values]
+
+
+def _place(known: Known | None, part: str) -> str | None:
+    return getattr(known, part) if known else None
 
 
 def _name(known: Known | None) -> Known | None:
@@ -123,12 +162,13 @@ def build_naming(
     known = KnownIPs.load(known_ips) if known_ips else KnownIPs()
     aws = load_aws_ip_ranges(aws_ip_ranges) if aws_ip_ranges else []
     created = None
-    pseudonymizer = None
+    pseudonymizer = ids = None
     if mode != "none":
         if save_key:
             secret, created = load_or_create_key(home, key)
         else:
             secret = existing_key(home, key) or secrets.token_bytes(32)
         pseudonymizer = Pseudonymizer(secret)
+        ids = IdPseudonymizer(secret) if mode == "all" else None
     classifier = Classifier(known.vpc_networks, aws)
-    return Naming(known, classifier, pseudonymizer, mode, folding or PublicPrefixes()), created
+    return Naming(known, classifier, pseudonymizer, mode, folding or PublicPrefixes(), ids), created

@@ -22,6 +22,7 @@ from etl.formats import read_tables
 from etl.identified import identified
 from etl.identify import Naming
 from etl.parse import ParseStats
+from etl.sources.timewindow import account_of
 from etl.workers import done_unless_stopped, preparers, stop_now
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
 
     `digest` identifies the bytes in the ledger; by default the source's own."""
     stats = ParseStats()
-    accumulator = EdgeAccumulator(packet=options.addresses == "packet")
+    accumulator = EdgeAccumulator(packet=options.addresses == "packet", account=account_of(source.id))
     clock = time.perf_counter()
     aggregating = 0.0
     for table in records(source, options, stats, RECORD_FIELDS):

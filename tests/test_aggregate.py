@@ -57,6 +57,8 @@ def test_replies_on_many_ephemeral_ports_make_one_edge() -> None:
             "bytes": 5000,
             "first_seen": 100,
             "last_seen": 209,
+            "vpc": None,  # records without vpc-id and account-id: no network to keep apart
+            "account": None,
         }
     ]
 
@@ -93,9 +95,11 @@ def test_packet_addresses_tell_transit_traffic_apart() -> None:
     for table in records(source, LoadOptions(), ParseStats()):
         accumulator.add(table)
     assert {tuple(row.values()) for row in accumulator.paths().to_pylist()} == {
-        ("10.40.1.175", "10.40.2.236", 80, 6, "ACCEPT", "10.20.33.164", "10.40.2.236"),
-        ("10.40.2.236", "10.40.2.31", 80, 6, "ACCEPT", "10.40.2.236", "10.20.33.164"),
-    }
+        ("10.40.1.175", "10.40.2.236", 80, 6, "ACCEPT", "vpc-abcdefab012345678", "123456789010", "10.20.33.164",
+         "10.40.2.236"),
+        ("10.40.2.236", "10.40.2.31", 80, 6, "ACCEPT", "vpc-abcdefab012345678", "123456789010", "10.40.2.236",
+         "10.20.33.164"),
+    }  # fmt: skip
 
 
 def test_aws_service_fields_flag_the_service_address() -> None:

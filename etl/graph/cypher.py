@@ -7,7 +7,11 @@ gateway, for every row (measured in bench/load_speed.py).
 """
 
 SCHEMA = (
-    "CREATE CONSTRAINT address_id IF NOT EXISTS FOR (a:Address) REQUIRE a.id IS UNIQUE",
+    # An address's identity is its key (its id qualified by its network, etl/networks.py): two VPCs may
+    # hold the same private id. The id stays indexed for the queries that ask for an address by it.
+    "DROP CONSTRAINT address_id IF EXISTS",
+    "CREATE CONSTRAINT address_key IF NOT EXISTS FOR (a:Address) REQUIRE a.key IS UNIQUE",
+    "CREATE INDEX address_id_lookup IF NOT EXISTS FOR (a:Address) ON (a.id)",
     "CREATE CONSTRAINT logfile_id IF NOT EXISTS FOR (l:LogFile) REQUIRE l.id IS UNIQUE",
     # Two processes loading the same bytes under two names must not both commit: the plain index
     # the digest once had gives way to a uniqueness constraint.
@@ -15,6 +19,14 @@ SCHEMA = (
     "CREATE CONSTRAINT logfile_digest_unique IF NOT EXISTS FOR (l:LogFile) REQUIRE l.digest IS UNIQUE",
     "CREATE CONSTRAINT flow_key IF NOT EXISTS FOR ()-[f:FLOW]-() REQUIRE f.key IS UNIQUE",
 )
+
+# The store's schema version, on one node; a store older than SCHEMA_VERSION runs MIGRATIONS once.
+SCHEMA_VERSION = 2
+STORED_VERSION = "OPTIONAL MATCH (v:VpcflowSchema) RETURN max(v.version) AS version"
+MIGRATIONS = {
+    2: "MATCH (a:Address) WHERE a.key IS NULL SET a.key = a.id",  # addresses loaded before networks
+}
+SET_VERSION = "MERGE (v:VpcflowSchema {name: 'vpcflow'}) SET v.version = $version"
 
 LEDGER_ENTRIES = """
 MATCH (l:LogFile) WHERE l.id = $id OR l.digest = $digest
@@ -29,21 +41,24 @@ RETURN l.id AS id, l.digest AS digest, CASE WHEN l.id = $id THEN l.contribution 
 # Each SET is one map (`+=`), for the reason given at ADD_TO_FLOWS.
 UPDATE_ADDRESSES = """
 UNWIND $rows AS r
-MATCH (a:Address {id: r.id})
-SET a += {name: r.name, group: r.group, role: r.role, scope: r.scope,
+MATCH (a:Address {key: r.key})
+SET a += {name: r.name, group: r.group, role: r.role, scope: r.scope, vpc: r.vpc, account: r.account,
+          subnet: r.subnet, az: r.az, eni: r.eni,
           first_seen: CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
                            THEN r.first_seen ELSE a.first_seen END,
           last_seen: CASE WHEN a.last_seen IS NULL OR r.last_seen > a.last_seen
                           THEN r.last_seen ELSE a.last_seen END}
-RETURN collect(a.id) AS ids, collect(elementId(a)) AS elements
+RETURN collect(a.key) AS keys, collect(elementId(a)) AS elements
 """
 
-# `prefix` is true on a node standing for a public prefix (--public-prefix) and absent (null) on the others.
+# `prefix` is true on a node standing for a public prefix (--public-prefix) and absent (null) on the others;
+# vpc, account, subnet, az and eni likewise where they are not known.
 CREATE_ADDRESSES = """
 UNWIND $rows AS r
-CREATE (a:Address {id: r.id, scope: r.scope, pseudonymized: r.pseudonymized, name: r.name, group: r.group,
-                   role: r.role, prefix: r.prefix, first_seen: r.first_seen, last_seen: r.last_seen})
-RETURN collect(a.id) AS ids, collect(elementId(a)) AS elements
+CREATE (a:Address {key: r.key, id: r.id, scope: r.scope, pseudonymized: r.pseudonymized, name: r.name,
+                   group: r.group, role: r.role, prefix: r.prefix, vpc: r.vpc, account: r.account,
+                   subnet: r.subnet, az: r.az, eni: r.eni, first_seen: r.first_seen, last_seen: r.last_seen})
+RETURN collect(a.key) AS keys, collect(elementId(a)) AS elements
 """
 
 # `f.key IN $keys` is what both servers answer from the relationship index; $rows maps each key to
@@ -95,8 +110,8 @@ DELETE f
 """
 
 DELETE_ORPHANS = """
-UNWIND $ids AS id
-MATCH (a:Address {id: id})
+UNWIND $keys AS key
+MATCH (a:Address {key: key})
 WHERE NOT EXISTS { MATCH (a)-[:FLOW]-() }
 DELETE a
 """
@@ -121,6 +136,6 @@ DELETE_SOME = "MATCH (n) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS 
 # `vpcflow reveal`: how the graph holds each address it is asked about, if at all.
 ADDRESS_KINDS = """
 UNWIND $ids AS id
-OPTIONAL MATCH (a:Address {id: id})
+OPTIONAL MATCH (a:Address) WHERE a.id = id OR a.key = id
 RETURN id, a IS NOT NULL AS held, a.pseudonymized AS pseudonymized, a.name AS name
 """

@@ -112,6 +112,12 @@ class GraphStore:
         with self._session() as session:
             for statement in cypher.SCHEMA:
                 session.run(statement).consume()
+            stored = session.run(cypher.STORED_VERSION).single(strict=True)["version"] or 0
+            if stored < cypher.SCHEMA_VERSION:
+                for version, migration in sorted(cypher.MIGRATIONS.items()):
+                    if version > stored:
+                        session.execute_write(_run, migration)
+                session.run(cypher.SET_VERSION, version=cypher.SCHEMA_VERSION).consume()
 
     def is_loaded(self, source_id: str, digest: str) -> bool:
         deadline = time.monotonic() + self.retry_seconds
@@ -188,18 +194,18 @@ class GraphStore:
         return LoadOutcome(True, edges=len(batch.edges))
 
     def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: pa.Table) -> tuple[dict[str, str], set[str]]:
-        """Address id -> element id, for the edges to reach their endpoints without an index lookup;
-        and the ids this file created."""
+        """Address key -> element id, for the edges to reach their endpoints without an index lookup;
+        and the keys this file created."""
         elements: dict[str, str] = {}
         created: set[str] = set()
         for start in range(0, addresses.num_rows, self.batching.addresses):
             rows = addresses.slice(start, self.batching.addresses).to_pylist()
             record = tx.run(cypher.UPDATE_ADDRESSES, rows=_Rows(rows)).single(strict=True)
-            elements.update(zip(record["ids"], record["elements"], strict=True))
-            if new := [row for row in rows if row["id"] not in elements]:
+            elements.update(zip(record["keys"], record["elements"], strict=True))
+            if new := [row for row in rows if row["key"] not in elements]:
                 record = tx.run(cypher.CREATE_ADDRESSES, rows=_Rows(new)).single(strict=True)
-                elements.update(zip(record["ids"], record["elements"], strict=True))
-                created.update(record["ids"])
+                elements.update(zip(record["keys"], record["elements"], strict=True))
+                created.update(record["keys"])
         return elements, created
 
     def _upsert_flows(
@@ -251,9 +257,9 @@ class GraphStore:
         sums = decode_contribution(entry["contribution"])
         for keys in _chunks(list(sums), self.batching.lookups):
             tx.run(cypher.SUBTRACT_FLOWS, keys=_Rows(keys), rows=_RowMap((k, sums[k]) for k in keys)).consume()
-        ids = sorted({address for key in sums for address in key_endpoints(key)})
-        for chunk in _chunks(ids, self.batching.addresses):
-            tx.run(cypher.DELETE_ORPHANS, ids=chunk).consume()
+        keys = sorted({address for key in sums for address in key_endpoints(key)})
+        for chunk in _chunks(keys, self.batching.addresses):
+            tx.run(cypher.DELETE_ORPHANS, keys=chunk).consume()
         tx.run(cypher.DELETE_LEDGER_ENTRY, id=entry["id"]).consume()
 
     def counts(self) -> dict[str, int]:
@@ -314,6 +320,10 @@ def _query_tx(tx: neo4j.ManagedTransaction, text: str, parameters: dict[str, Any
     if read_only and (counters.contains_updates or counters.contains_system_updates):
         raise _WroteWhileReading
     return keys, rows
+
+
+def _run(tx: neo4j.ManagedTransaction, statement: str) -> None:
+    tx.run(statement).consume()
 
 
 def _delete_some(tx: neo4j.ManagedTransaction) -> int:

@@ -202,3 +202,10 @@ def keep_object(key: str, window: TimeWindow) -> bool:
         return True
     written = datetime.strptime(stamp[1], "%Y%m%dT%H%M").replace(tzinfo=UTC)
     return window.admits(written, written + timedelta(minutes=1))
+
+
+def account_of(path: str) -> str | None:
+    """The account whose folder below AWSLogs/ holds the key or file `path`: AWS writes each account's
+    logs under its id, so a record without an account-id field still has one."""
+    place = locate(path.rsplit("/", 1)[0] + "/")
+    return place.values.get("account") if place else None

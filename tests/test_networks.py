@@ -1,0 +1,163 @@
+"""Addresses belong to a network: two accounts whose VPCs both use 10.0.0.0/16, loaded into the live server."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.graph.store import GraphStore
+from etl.known_ips import Known
+from etl.networks import NO_NETWORK, Network, network_of, qualified
+from tests.flowlines import expected_edges
+from tests.test_load import graph_edges
+
+runner = CliRunner()
+PROD_VPC, PROD_ACCOUNT = "vpc-0aaaaaaaaaaaaaaaa", "111111111111"
+LAB_VPC, LAB_ACCOUNT = "vpc-0bbbbbbbbbbbbbbbb", "222222222222"
+PUBLIC = "198.51.100.7"
+V3 = "version account-id vpc-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+# The lab account's flow log leaves out account-id and vpc-id: its account is the folder AWS wrote it in.
+NO_ACCOUNT = "version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+
+
+# -- the rule, as a pure function --------------------------------------------------------------------
+
+PROD_CIDR = Known("prod", role="vpc", vpc=PROD_VPC, account=PROD_ACCOUNT)
+LAB_CIDR = Known("lab", role="vpc", vpc=LAB_VPC, account=LAB_ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    ("scope", "holding", "vpc", "account", "network"),
+    [
+        ("public", [PROD_CIDR], PROD_VPC, PROD_ACCOUNT, NO_NETWORK),  # public addresses are their IP alone
+        ("special", [], PROD_VPC, PROD_ACCOUNT, NO_NETWORK),
+        ("vpc", [PROD_CIDR, LAB_CIDR], LAB_VPC, LAB_ACCOUNT, Network(LAB_VPC, LAB_ACCOUNT)),  # overlap: the logging VPC's
+        ("vpc", [PROD_CIDR, LAB_CIDR], None, LAB_ACCOUNT, Network(LAB_VPC, LAB_ACCOUNT)),  # overlap: the account's
+        ("vpc", [LAB_CIDR], PROD_VPC, PROD_ACCOUNT, Network(LAB_VPC, LAB_ACCOUNT)),  # peered: the VPC that holds it
+        ("vpc", [PROD_CIDR, LAB_CIDR], "vpc-0ccccccccccccccccc", "333333333333",
+         Network("vpc-0ccccccccccccccccc", "333333333333")),  # neither: the logging interface's
+        ("private", [], PROD_VPC, PROD_ACCOUNT, Network(PROD_VPC, PROD_ACCOUNT)),
+        ("private", [], None, PROD_ACCOUNT, Network(None, PROD_ACCOUNT)),
+        ("private", [Known("old", role="vpc")], None, None, NO_NETWORK),  # a known-ips file without places
+    ],
+)  # fmt: skip
+def test_the_network_of_an_address(
+    scope: str, holding: list[Known], vpc: str | None, account: str | None, network: Network
+) -> None:
+    assert network_of(scope, holding, vpc, account) == network
+
+
+def test_a_key_qualifies_only_an_address_in_a_network() -> None:
+    assert qualified(PROD_VPC, "10.0.3.30") == f"{PROD_VPC}/10.0.3.30"
+    assert qualified(None, PUBLIC) == PUBLIC
+
+
+# -- two accounts, one range, in the live store -------------------------------------------------------
+
+
+def _line(account: bool, src: str, dst: str, dport: int, packets: int, nbytes: int, network: tuple[str, str]) -> str:
+    start = 1_767_225_600 + packets
+    ends = f"{src} {dst} 40000 {dport} 6 {packets} {nbytes} {start} {start + 60} ACCEPT OK"
+    return f"3 {network[1]} {network[0]} eni-0a {ends}\n" if account else f"3 eni-0b {ends}\n"
+
+
+# (src, dst, service port, packets, bytes): 10.0.3.30 is a database in prod and a cache in the lab.
+PROD_TRAFFIC = [("10.0.2.21", "10.0.3.30", 5432, 10, 1000), ("10.0.2.22", "10.0.3.30", 5432, 4, 400),
+                ("10.0.2.21", PUBLIC, 443, 7, 700)]  # fmt: skip
+LAB_TRAFFIC = [("10.0.9.9", "10.0.3.30", 6379, 3, 300), ("10.0.2.21", "10.0.3.30", 6379, 2, 200),
+               ("10.0.2.21", PUBLIC, 443, 5, 500)]  # fmt: skip
+
+
+@pytest.fixture
+def two_accounts(tmp_path: Path) -> list[Path]:
+    prod = tmp_path / "logs" / "prod.log"
+    lab = tmp_path / "logs" / "AWSLogs" / LAB_ACCOUNT / "vpcflowlogs" / "eu-west-1" / "2026" / "01" / "01" / "lab.log"
+    lab.parent.mkdir(parents=True)
+    prod.write_text(V3 + "\n" + "".join(_line(True, *row, network=(PROD_VPC, PROD_ACCOUNT)) for row in PROD_TRAFFIC))
+    lab.write_text(NO_ACCOUNT + "\n" + "".join(_line(False, *row, network=("", "")) for row in LAB_TRAFFIC))
+    return [prod, lab]
+
+
+def _counts(traffic: list[tuple[str, str, int, int, int]], network: str) -> Counter[str]:
+    """Records per address key, counted from the lines as written."""
+    counts: Counter[str] = Counter()
+    for src, dst, *_ in traffic:
+        for end in (src, dst):
+            counts[end if end == PUBLIC else f"{network}/{end}"] += 1
+    return counts
+
+
+NODE_TOTALS = """
+MATCH (a:Address)-[f:FLOW]-()
+RETURN a.key AS key, a.id AS id, a.name AS name, a.vpc AS vpc, a.account AS account, sum(f.count) AS count
+"""
+
+
+def _load(*args: str) -> None:
+    result = runner.invoke(app, ["load", "--pseudonymize", "none", *args])
+    assert result.exit_code == 0, result.output
+
+
+def test_the_same_ip_in_two_accounts_is_two_nodes(
+    store: GraphStore, cli_env: dict[str, str], two_accounts: list[Path]
+) -> None:
+    _load(*map(str, two_accounts))
+    _, rows = store.query(NODE_TOTALS, {})
+    totals = {r["key"]: r["count"] for r in rows}
+    assert totals == _counts(PROD_TRAFFIC, PROD_VPC) + _counts(LAB_TRAFFIC, LAB_ACCOUNT)
+    databases = sorted((r["key"], r["id"], r["vpc"], r["account"]) for r in rows if r["id"] == "10.0.3.30")
+    assert databases == [
+        (f"{LAB_ACCOUNT}/10.0.3.30", "10.0.3.30", None, LAB_ACCOUNT),  # the lab's log names no VPC
+        (f"{PROD_VPC}/10.0.3.30", "10.0.3.30", PROD_VPC, PROD_ACCOUNT),
+    ]
+    assert totals[PUBLIC] == 2  # a public address is one node, whoever logged it
+
+
+def test_the_inventory_puts_each_address_in_its_vpc_and_names_it_there(
+    store: GraphStore, cli_env: dict[str, str], two_accounts: list[Path], tmp_path: Path
+) -> None:
+    known = tmp_path / "known-ips.yaml"
+    known.write_text(
+        f"- {{cidr: 10.0.0.0/16, name: prod, role: vpc, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}'}}\n"
+        f"- {{cidr: 10.0.0.0/16, name: lab, role: vpc, vpc: {LAB_VPC}, account: '{LAB_ACCOUNT}'}}\n"
+        f"- {{ip: 10.0.3.30, name: orders-db, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}', subnet: subnet-0d, az: euw1-az1}}\n"
+        f"- {{ip: 10.0.3.30, name: lab-cache, vpc: {LAB_VPC}, account: '{LAB_ACCOUNT}', eni: eni-0c}}\n"
+    )
+    _load("--known-ips", str(known), *map(str, two_accounts))
+    _, rows = store.query(NODE_TOTALS + ", a.subnet AS subnet, a.az AS az, a.eni AS eni", {})
+    totals = {r["key"]: r["count"] for r in rows}
+    assert totals == _counts(PROD_TRAFFIC, PROD_VPC) + _counts(LAB_TRAFFIC, LAB_VPC)
+    named = {
+        r["key"]: (r["name"], r["account"], r["subnet"], r["az"], r["eni"]) for r in rows if r["id"] == "10.0.3.30"
+    }
+    assert named == {
+        f"{PROD_VPC}/10.0.3.30": ("orders-db", PROD_ACCOUNT, "subnet-0d", "euw1-az1", None),
+        f"{LAB_VPC}/10.0.3.30": ("lab-cache", LAB_ACCOUNT, None, None, "eni-0c"),
+    }
+
+
+def test_one_vpc_alone_loads_as_before(store: GraphStore, cli_env: dict[str, str], two_accounts: list[Path]) -> None:
+    """Ids are the addresses, as they were before networks; edges and sums are the lines'."""
+    prod = two_accounts[0]
+    _load(str(prod))
+    assert graph_edges(store) == expected_edges([prod])
+    _, rows = store.query("MATCH (a:Address) RETURN a.id AS id", {})
+    assert sorted(r["id"] for r in rows) == sorted({end for src, dst, *_ in PROD_TRAFFIC for end in (src, dst)})
+
+
+def test_a_store_from_before_networks_gets_keys_and_loads_on(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An address written before keys existed is given its id as its key, once, and a load adds to it."""
+    store.query("MATCH (v:VpcflowSchema) DELETE v", {}, writes=True)
+    store.query("CREATE (:Address {id: '203.0.113.5', scope: 'public'})", {}, writes=True)
+    store.ensure_schema()
+    log = tmp_path / "public.log"
+    log.write_text(V3 + "\n" + _line(True, "203.0.113.5", PUBLIC, 443, 2, 20, ("-", "-")))
+    _load(str(log))
+    _, rows = store.query("MATCH (a:Address) RETURN a.key AS key ORDER BY key", {})
+    assert [r["key"] for r in rows] == ["198.51.100.7", "203.0.113.5"]
