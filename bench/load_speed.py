@@ -96,7 +96,7 @@ def _addresses(edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for edge in edges:
         for end in (edge["src"], edge["dst"]):
-            seen.setdefault(end, {"key": end, "id": end, "scope": "private", "pseudonymized": False, "name": None,
+            seen.setdefault(end, {"key": end, "id": end, "network": None, "scope": "private", "pseudonymized": False, "name": None,
                                   "group": None, "role": None, "first_seen": edge["first_seen"],
                                   "last_seen": edge["last_seen"]})  # fmt: skip
     return list(seen.values())

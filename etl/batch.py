@@ -32,6 +32,7 @@ ADDRESS_SCHEMA = pa.schema(
     [
         ("key", pa.string()),
         ("id", pa.string()),
+        ("network", pa.string()),  # what qualifies the key: a VPC or account id, null outside any network
         ("scope", pa.string()),
         ("pseudonymized", pa.bool_()),
         ("name", pa.string()),

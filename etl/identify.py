@@ -123,6 +123,7 @@ class Naming:
         columns = [
             [qualified(n, i) if i else None for n, i in zip(network_ids, ids, strict=True)],
             ids,
+            network_ids,
             scopes,
             hidden,
             *([getattr(k, part) if k else None for k in names] for part in ("name", "group", "role")),

@@ -90,7 +90,7 @@ FLOWS = (
 
 _WRITE_ADDRESSES = """
 UNWIND $rows AS r
-CREATE (:Address {id: r.id, name: r.name, group: r.group, scope: r.scope, pseudonymized: r.pseudonymized})
+CREATE (:Address {key: r.id, id: r.id, name: r.name, group: r.group, scope: r.scope, pseudonymized: r.pseudonymized})
 """
 _WRITE_FLOWS = """
 UNWIND $rows AS r

@@ -12,8 +12,10 @@ from etl.cli import app
 from etl.graph.store import GraphStore
 from etl.known_ips import Known
 from etl.networks import NO_NETWORK, Network, network_of, qualified
+from etl.queries import find_query
 from tests.flowlines import expected_edges
 from tests.test_load import graph_edges
+from viewer.graph import graph_from_rows
 
 runner = CliRunner()
 PROD_VPC, PROD_ACCOUNT = "vpc-0aaaaaaaaaaaaaaaa", "111111111111"
@@ -161,3 +163,58 @@ def test_a_store_from_before_networks_gets_keys_and_loads_on(
     _load(str(log))
     _, rows = store.query("MATCH (a:Address) RETURN a.key AS key ORDER BY key", {})
     assert [r["key"] for r in rows] == ["198.51.100.7", "203.0.113.5"]
+
+
+def _saved(store: GraphStore, name: str, *assignments: str) -> list[dict[str, object]]:
+    query = find_query(name)
+    return store.query(query.text, query.bind(list(assignments)))[1]
+
+
+def test_queries_and_views_tell_the_two_apart(
+    store: GraphStore, cli_env: dict[str, str], two_accounts: list[Path]
+) -> None:
+    _load(*map(str, two_accounts))
+    rows = _saved(store, "top-edges", "k=100")
+    into_db = {
+        (r["src"], r["src_network"], r["dst_network"], r["port"], r["count"]) for r in rows if r["dst"] == "10.0.3.30"
+    }
+    assert into_db == {
+        ("10.0.2.21", PROD_VPC, PROD_VPC, 5432, 1), ("10.0.2.22", PROD_VPC, PROD_VPC, 5432, 1),
+        ("10.0.9.9", LAB_ACCOUNT, LAB_ACCOUNT, 6379, 1), ("10.0.2.21", LAB_ACCOUNT, LAB_ACCOUNT, 6379, 1),
+    }  # fmt: skip
+    labels = {n["id"]: n["label"] for n in graph_from_rows(rows).nodes}
+    # Unnamed addresses in both networks read apart; the public one stays a plain address.
+    assert labels[f"{PROD_VPC}/10.0.3.30"] == f"{PROD_VPC}/10.0.3.30"
+    assert labels[f"{LAB_ACCOUNT}/10.0.3.30"] == f"{LAB_ACCOUNT}/10.0.3.30"
+    assert labels[PUBLIC] == PUBLIC
+    assert len(labels) == len(_counts(PROD_TRAFFIC, PROD_VPC) + _counts(LAB_TRAFFIC, LAB_ACCOUNT))
+    one = _saved(store, "talks-to", f"who={PROD_VPC}/10.0.3.30")
+    assert sorted((r["src"], r["port"]) for r in one) == [("10.0.2.21", 5432), ("10.0.2.22", 5432)]
+    both = _saved(store, "talks-to", "who=10.0.3.30")
+    assert len(both) == 4
+    by_name = _saved(store, "by-name", "k=100")
+    assert {(r["dst"], r["dst_network"]) for r in by_name if r["dst"] == "10.0.3.30"} == {
+        ("10.0.3.30", PROD_VPC),
+        ("10.0.3.30", LAB_ACCOUNT),
+    }
+
+
+def test_pseudonymize_all_hides_the_networks_and_reveal_brings_them_back(
+    store: GraphStore, cli_env: dict[str, str], two_accounts: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VPCFLOW_KEY", bytes(range(32)).hex())
+    result = runner.invoke(app, ["load", "--pseudonymize", "all", *map(str, two_accounts)])
+    assert result.exit_code == 0, result.output
+    _, rows = store.query(NODE_TOTALS, {})
+    private = [r for r in rows if r["key"] != r["id"]]
+    assert len(private) == len(_counts(PROD_TRAFFIC, PROD_VPC)) - 1 + len(_counts(LAB_TRAFFIC, LAB_ACCOUNT)) - 1
+    shown = {r["vpc"] for r in private} | {r["account"] for r in private}
+    assert not shown & {PROD_VPC, PROD_ACCOUNT, LAB_ACCOUNT}  # no real id is stored
+    keys = sorted(r["key"] for r in private)
+    revealed = runner.invoke(app, ["reveal", *keys])
+    assert revealed.exit_code == 0, revealed.output
+    real = sorted(line.split("\t")[1] for line in revealed.stdout.splitlines())
+    expected = _counts(PROD_TRAFFIC, PROD_VPC) + _counts(LAB_TRAFFIC, LAB_ACCOUNT)
+    assert real == sorted(k for k in expected if k != PUBLIC)
+    account = next(r["account"] for r in private if r["vpc"] is not None)
+    assert runner.invoke(app, ["reveal", account]).stdout == f"{account}\t{PROD_ACCOUNT}\n"

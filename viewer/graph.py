@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from neo4j.graph import Node, Path, Relationship
 
-NODE_FIELDS = ("name", "group", "role", "scope", "pseudonymized", "first_seen", "last_seen")
+from etl.networks import qualified
+
+NODE_FIELDS = ("name", "group", "role", "scope", "pseudonymized", "first_seen", "last_seen",
+               "network", "vpc", "account", "subnet", "az", "eni")  # fmt: skip
 EDGE_FIELDS = ("port", "protocol", "action", "count", "packets", "bytes", "first_seen", "last_seen")
 GROUP_KEYS = ("name", "group")
 _SUMMED = ("count", "packets", "bytes")
@@ -44,6 +48,7 @@ def graph_from_rows(rows: list[dict[str, Any]], *, group_by: str | None = None) 
         if isinstance(row.get("src"), str) and isinstance(row.get("dst"), str):
             collector.add_src_dst_row(row)
     nodes, edges = list(collector.nodes.values()), list(collector.edges.values())
+    _qualify_clashing_labels(nodes)
     if group_by is not None:
         nodes, edges = _merge_groups(nodes, edges, group_by)
     _set_traffic(nodes, edges)
@@ -66,7 +71,7 @@ class _Collector:
 
     def add_value(self, value: object) -> None:
         if isinstance(value, Node):
-            self._add_node(_node_id(value), {f: value.get(f) for f in NODE_FIELDS})
+            self._add_node(_node_id(value), {f: value.get(f) for f in NODE_FIELDS}, value.get("id"))
         elif isinstance(value, Relationship):
             self._add_relationship(value)
         elif isinstance(value, Path):
@@ -77,10 +82,12 @@ class _Collector:
                 self.add_value(item)
 
     def add_src_dst_row(self, row: dict[str, Any]) -> None:
+        ends = {}
         for end in ("src", "dst"):
-            props = {f: row.get(f"{end}_{f}") for f in ("name", "group", "scope")}
-            self._add_node(row[end], props)
-        self._add_edge(row["src"], row["dst"], {f: row.get(f) for f in EDGE_FIELDS})
+            props = {f: row.get(f"{end}_{f}") for f in ("name", "group", "scope", "network")}
+            ends[end] = qualified(props["network"], row[end])  # the node's key: an address of a network
+            self._add_node(ends[end], props, row[end])
+        self._add_edge(ends["src"], ends["dst"], {f: row.get(f) for f in EDGE_FIELDS})
 
     def _add_relationship(self, rel: Relationship) -> None:
         start, end = rel.start_node, rel.end_node
@@ -92,10 +99,11 @@ class _Collector:
         self.add_value(end)
         self._add_edge(_node_id(start), _node_id(end), {f: rel.get(f) for f in EDGE_FIELDS})
 
-    def _add_node(self, node_id: str, props: dict[str, Any]) -> None:
+    def _add_node(self, node_id: str, props: dict[str, Any], address: str | None) -> None:
         known = self.nodes.get(node_id)
         if known is None:
-            self.nodes[node_id] = {"id": node_id, "label": str(props.get("name") or node_id)} | {
+            address = node_id if address is None else str(address)
+            self.nodes[node_id] = {"id": node_id, "address": address, "label": str(props.get("name") or address)} | {
                 f: props.get(f) for f in NODE_FIELDS
             }
             return
@@ -103,7 +111,7 @@ class _Collector:
         for key, value in props.items():
             if known.get(key) is None and value is not None:
                 known[key] = value
-        if props.get("name") and known["label"] == node_id:
+        if props.get("name") and known["label"] == known["address"]:
             known["label"] = str(props["name"])
 
     def _add_edge(self, src: str, dst: str, props: dict[str, Any]) -> None:
@@ -112,10 +120,20 @@ class _Collector:
 
 
 def _node_id(node: Node) -> str:
-    # A node the query returned only as a relationship's endpoint carries no properties,
-    # so its element id is the only identity there is.
-    value = node.get("id")
+    # An address's key is its identity (its id, qualified by its network). A node the query returned
+    # only as a relationship's endpoint carries no properties, so its element id is all there is.
+    value = node.get("key") or node.get("id")
     return node.element_id if value is None else str(value)
+
+
+def _qualify_clashing_labels(nodes: list[dict[str, Any]]) -> None:
+    """An unnamed address shown in two networks (10.0.3.30 of two VPCs) is labelled with its key
+    (`vpc-0abc/10.0.3.30`), so the two read apart; a view of one network keeps plain addresses."""
+    unnamed = [n for n in nodes if n["label"] == n["address"]]
+    clashing = {label for label, count in Counter(n["label"] for n in unnamed).items() if count > 1}
+    for node in unnamed:
+        if node["label"] in clashing:
+            node["label"] = node["id"]
 
 
 def _edge_key(edge: dict[str, Any]) -> EdgeKey:

@@ -65,15 +65,21 @@ def known_ips_discover(
 
 
 def reveal(
-    ctx: typer.Context, pseudonyms: Annotated[list[str], typer.Argument(help="Pseudonymized addresses.")]
+    ctx: typer.Context,
+    pseudonyms: Annotated[
+        list[str], typer.Argument(help="Pseudonymized addresses, addresses of a network (vpc-…/…), or AWS ids.")
+    ],
 ) -> None:
     """The real address behind each pseudonym (needs the key the pseudonyms were made with).
 
-    Prints PSEUDONYM, a tab, the real address. Any address reveals to some address, so the graph is
-    asked too: an input it does not hold as a pseudonym (a named or real address, or one it never
-    saw) still gets its line, with a warning on stderr, and the exit status is 1. When the graph
-    cannot be reached, a warning says so and the exit status is 0.
+    Prints PSEUDONYM, a tab, the real address. An address of a network (`vpc-0abc/97.68.175.5`, from
+    `--pseudonymize all`) reveals both parts, and an account, VPC, subnet or interface id alone
+    reveals to the real id. Any address reveals to some address, so the graph is asked too: an
+    input it does not hold as a pseudonym (a named or real address, or one it never saw) still gets
+    its line, with a warning on stderr, and the exit status is 1. When the graph cannot be reached,
+    a warning says so and the exit status is 0.
     """
+    from etl.id_pseudonyms import IdPseudonymizer, is_resource_id
     from etl.pseudonymize import KEY_FILE, Pseudonymizer, existing_key
 
     state: State = ctx.obj
@@ -83,9 +89,20 @@ def reveal(
             raise UsageError(
                 f"no pseudonym key: set VPCFLOW_KEY, or use the state directory whose {KEY_FILE} made them"
             )
-        pseudonymizer = Pseudonymizer(key)
-        lines = [f"{pseudonym}\t{pseudonymizer.reveal(pseudonym)}\n" for pseudonym in pseudonyms]
-    doubts, checked = pseudonym_doubts(state, pseudonyms)
+        pseudonymizer, ids = Pseudonymizer(key), IdPseudonymizer(key)
+        lines, addresses = [], []
+        for pseudonym in pseudonyms:
+            network, _, address = pseudonym.rpartition("/")
+            if is_resource_id(pseudonym):
+                real = ids.reveal(pseudonym)
+            elif network and is_resource_id(network):
+                real = f"{ids.reveal(network)}/{pseudonymizer.reveal(address)}"
+                addresses.append(address)
+            else:
+                real = pseudonymizer.reveal(pseudonym)
+                addresses.append(pseudonym)
+            lines.append(f"{pseudonym}\t{real}\n")
+    doubts, checked = pseudonym_doubts(state, addresses) if addresses else ([], False)
     sys.stdout.write("".join(lines))
     for doubt in doubts:
         err.print(literal(f"warning: {doubt}"), highlight=False)

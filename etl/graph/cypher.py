@@ -42,7 +42,7 @@ RETURN l.id AS id, l.digest AS digest, CASE WHEN l.id = $id THEN l.contribution 
 UPDATE_ADDRESSES = """
 UNWIND $rows AS r
 MATCH (a:Address {key: r.key})
-SET a += {name: r.name, group: r.group, role: r.role, scope: r.scope, vpc: r.vpc, account: r.account,
+SET a += {name: r.name, group: r.group, role: r.role, scope: r.scope, network: r.network, vpc: r.vpc, account: r.account,
           subnet: r.subnet, az: r.az, eni: r.eni,
           first_seen: CASE WHEN a.first_seen IS NULL OR r.first_seen < a.first_seen
                            THEN r.first_seen ELSE a.first_seen END,
@@ -55,7 +55,7 @@ RETURN collect(a.key) AS keys, collect(elementId(a)) AS elements
 # vpc, account, subnet, az and eni likewise where they are not known.
 CREATE_ADDRESSES = """
 UNWIND $rows AS r
-CREATE (a:Address {key: r.key, id: r.id, scope: r.scope, pseudonymized: r.pseudonymized, name: r.name,
+CREATE (a:Address {key: r.key, id: r.id, network: r.network, scope: r.scope, pseudonymized: r.pseudonymized, name: r.name,
                    group: r.group, role: r.role, prefix: r.prefix, vpc: r.vpc, account: r.account,
                    subnet: r.subnet, az: r.az, eni: r.eni, first_seen: r.first_seen, last_seen: r.last_seen})
 RETURN collect(a.key) AS keys, collect(elementId(a)) AS elements
