@@ -5,14 +5,17 @@ port from an ephemeral one, a reply comes back from it, so both directions of on
 keep one port and replies do not fan out into one edge per ephemeral port.
 
 The network is where the interface that logged the record lives (its `vpc-id` and `account-id`):
-what tells 10.0.3.30 of one VPC from 10.0.3.30 of another (etl/networks.py). It rides along as two
-more key columns until the addresses are identified, then the edge key no longer needs it.
+what tells 10.0.3.30 of one VPC from 10.0.3.30 of another (etl/networks.py). With an inventory whose
+addresses changed hands, the era is which of its holders' times the record started in. They ride along
+as more key columns (CONTEXT_KEYS) until the addresses are identified; the edge key no longer needs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,9 +34,11 @@ EDGE_SCHEMA = pa.schema(
         ("last_seen", pa.int64()),
     ]
 )
-NETWORK_KEYS = ("vpc", "account")  # the logging interface's, from the records' vpc-id and account-id
-LOGGED_KEYS = (*EDGE_KEYS, *NETWORK_KEYS)
-LOGGED_SCHEMA = pa.schema([*EDGE_SCHEMA, *(pa.field(name, pa.string()) for name in NETWORK_KEYS)])
+# The logging interface's vpc-id and account-id, and the era: the index of the first of the inventory's
+# switch times (KnownIPs.switch_times) after the record's start; null without any.
+CONTEXT_KEYS = ("vpc", "account", "era")
+LOGGED_KEYS = (*EDGE_KEYS, *CONTEXT_KEYS)
+LOGGED_SCHEMA = pa.schema([*EDGE_SCHEMA, ("vpc", pa.string()), ("account", pa.string()), ("era", pa.int64())])
 PACKET_SCHEMA = pa.schema(
     [*(LOGGED_SCHEMA.field(k) for k in LOGGED_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
 )
@@ -68,10 +73,23 @@ def _is_traffic(records: pa.Table) -> pa.Array | pa.ChunkedArray:
     return pa.repeat(True, records.num_rows)
 
 
-def _keys(records: pa.Table, packet: bool = False, account: str | None = None) -> dict[str, pa.ChunkedArray | pa.Array]:
+@dataclass(frozen=True)
+class Context:
+    """What a file's records are keyed by besides their edge: `account` stands in for a record's
+    missing account-id (the account folder its file came from), `switches` are the inventory's."""
+
+    account: str | None = None
+    switches: Sequence[int] = ()
+
+
+_NO_CONTEXT = Context()
+
+
+def _keys(
+    records: pa.Table, packet: bool = False, context: Context = _NO_CONTEXT
+) -> dict[str, pa.ChunkedArray | pa.Array]:
     """An edge's key columns (LOGGED_KEYS); with `packet`, its ends are the packet's addresses where the
-    record has them (the client behind a NAT gateway, the far end through a transit gateway).
-    `account` stands in for a record's missing account-id (the account folder its file came from)."""
+    record has them (the client behind a NAT gateway, the far end through a transit gateway)."""
     src, dst = _column(records, "srcaddr", pa.string()), _column(records, "dstaddr", pa.string())
     if packet:
         src = pc.coalesce(_column(records, "pkt-srcaddr", pa.string()), src)
@@ -83,23 +101,31 @@ def _keys(records: pa.Table, packet: bool = False, account: str | None = None) -
         "protocol": pc.fill_null(_column(records, "protocol", pa.int64()), UNKNOWN_NUMBER),
         "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
         "vpc": _column(records, "vpc-id", pa.string()),
-        "account": pc.coalesce(_column(records, "account-id", pa.string()), pa.scalar(account, pa.string())),
+        "account": pc.coalesce(_column(records, "account-id", pa.string()), pa.scalar(context.account, pa.string())),
+        "era": _era(records, context.switches),
     }
+
+
+def _era(records: pa.Table, switches: Sequence[int]) -> pa.Array:
+    if not switches:
+        return pa.nulls(records.num_rows, pa.int64())
+    starts = pc.fill_null(_column(records, "start", pa.int64()), 0).to_numpy()
+    return pa.array(np.searchsorted(np.asarray(switches), starts, side="right"), pa.int64())
 
 
 _HAS_ENDS = pc.field("src").is_valid() & pc.field("dst").is_valid()
 _TOTALS = pc.ScalarAggregateOptions(min_count=0)  # a sum over missing values is 0, not null
 
 
-def edges(records: pa.Table, packet: bool = False, account: str | None = None) -> pa.Table:
+def edges(records: pa.Table, packet: bool = False, context: Context = _NO_CONTEXT) -> pa.Table:
     """The records that describe traffic (log-status OK, both addresses known) summed into edge rows
-    of LOGGED_SCHEMA; `packet` and `account` as `_keys` takes them.
+    of LOGGED_SCHEMA; `packet` and `context` as `_keys` takes them.
 
     Grouping runs over every record with "is it traffic" as one more key, and the groups that are
     not are dropped after: far fewer rows to filter than the records themselves."""
     keyed = pa.table(
         {
-            **_keys(records, packet, account),
+            **_keys(records, packet, context),
             "traffic": _is_traffic(records),
             "packets": _column(records, "packets", pa.int64()),
             "bytes": _column(records, "bytes", pa.int64()),
@@ -109,7 +135,7 @@ def edges(records: pa.Table, packet: bool = False, account: str | None = None) -
     )
     # A block of records mostly comes from one network: a key column with one value is left out of
     # the grouping (two string keys cost a tenth of a dry run) and put back as a constant.
-    constant = {name: value for name in NETWORK_KEYS if (value := _only_value(keyed[name])) is not _SEVERAL}
+    constant = {name: value for name in CONTEXT_KEYS if (value := _only_value(keyed[name])) is not _SEVERAL}
     grouped = keyed.group_by([k for k in (*LOGGED_KEYS, "traffic") if k not in constant], use_threads=False).aggregate(
         [
             ([], "count_all"),
@@ -121,7 +147,9 @@ def edges(records: pa.Table, packet: bool = False, account: str | None = None) -
     )
     grouped = grouped.filter(pc.field("traffic") & _HAS_ENDS)
     for name, value in constant.items():
-        grouped = grouped.append_column(name, pa.repeat(pa.scalar(value, pa.string()), grouped.num_rows))
+        grouped = grouped.append_column(
+            name, pa.repeat(pa.scalar(value, LOGGED_SCHEMA.field(name).type), grouped.num_rows)
+        )
     return _renamed(grouped).select(LOGGED_SCHEMA.names).cast(LOGGED_SCHEMA)
 
 
@@ -160,19 +188,19 @@ def packet_differs(records: pa.Table) -> pa.Array | pa.ChunkedArray:
     return pc.or_(pc.fill_null(pc.not_equal(pkt_src, src), False), pc.fill_null(pc.not_equal(pkt_dst, dst), False))
 
 
-def packet_paths(records: pa.Table, account: str | None = None) -> pa.Table:
+def packet_paths(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Table:
     """Distinct (edge key, pkt_src, pkt_dst) where the packet's addresses are not the interface's:
     what tells NAT and transit traffic apart (pkt-srcaddr/pkt-dstaddr, versions 3 and later)."""
     if not _has_packet_addresses(records):
         return PACKET_SCHEMA.empty_table()
     traffic = records.filter(_is_traffic(records))
-    return _paths(traffic, packet_differs(traffic), account)
+    return _paths(traffic, packet_differs(traffic), context)
 
 
-def _paths(traffic: pa.Table, differs: pa.Array | pa.ChunkedArray, account: str | None) -> pa.Table:
+def _paths(traffic: pa.Table, differs: pa.Array | pa.ChunkedArray, context: Context) -> pa.Table:
     table = pa.table(
         {
-            **_keys(traffic, account=account),
+            **_keys(traffic, context=context),
             "pkt_src": _column(traffic, "pkt-srcaddr", pa.string()),
             "pkt_dst": _column(traffic, "pkt-dstaddr", pa.string()),
         },
@@ -218,9 +246,9 @@ class EdgeAccumulator:
     With `packet`, edges join the packet's addresses (`_keys`) and carry no packet paths: their ends
     are those paths. Either way `packet_differs` counts the traffic records whose two pairs differ."""
 
-    def __init__(self, flush_rows: int = 2_000_000, *, packet: bool = False, account: str | None = None) -> None:
+    def __init__(self, flush_rows: int = 2_000_000, *, packet: bool = False, context: Context = _NO_CONTEXT) -> None:
         self._packet = packet
-        self._account = account
+        self._context = context
         self.packet_differs = 0
         self._merged = LOGGED_SCHEMA.empty_table()
         self._pending: list[pa.Table] = []
@@ -230,7 +258,7 @@ class EdgeAccumulator:
         self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
-        summed = edges(records, self._packet, self._account)
+        summed = edges(records, self._packet, self._context)
         self._pending.append(summed)
         self._pending_rows += summed.num_rows
         if self._pending_rows >= self._flush_rows:
@@ -239,7 +267,7 @@ class EdgeAccumulator:
             traffic = records.filter(_is_traffic(records))  # once, for the count and the paths
             differs = packet_differs(traffic)
             self.packet_differs += pc.sum(differs, min_count=0).as_py()
-            if not self._packet and (paths := _paths(traffic, differs, self._account)).num_rows:
+            if not self._packet and (paths := _paths(traffic, differs, self._context)).num_rows:
                 self._paths = _distinct(pa.concat_tables([self._paths, paths]))
         self.aws_services |= aws_service_addresses(records)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import EDGE_KEYS, EDGE_SCHEMA, NETWORK_KEYS, EdgeAccumulator, merge
+from etl.aggregate import CONTEXT_KEYS, EDGE_KEYS, EDGE_SCHEMA, EdgeAccumulator, merge
 from etl.batch import ADDRESS_SCHEMA, FLOW_SCHEMA
 from etl.identify import IDENTITY_SCHEMA, Naming
 from etl.parse import ParseStats
@@ -24,15 +24,16 @@ _SEPARATOR = "\x1f"  # in no address, VPC or account id
 def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) -> tuple[pa.Table, pa.Table]:
     """Edges (batch.FLOW_SCHEMA) and their ends (batch.ADDRESS_SCHEMA): named, classified, pseudonymized.
 
-    An address is identified with the network of the interface that logged it: each distinct
-    (address, vpc, account) is named once, and the edges find theirs by position. An edge whose end
+    An address is identified with the network of the interface that logged it and the era of the
+    record: each distinct (address, vpc, account, era) is named once, and the edges find theirs by
+    position. An edge whose end
     is not a valid IP (the parser checks only the shape) is dropped and counted."""
     edges, paths = accumulator.result(), accumulator.paths()
     seen = _distinct_ends([(edges, ("src", "dst")), (paths, ("src", "dst", "pkt_src", "pkt_dst"))])
     who = naming.identities(
         seen["address"].to_pylist(),
         accumulator.aws_services,
-        list(zip(seen["vpc"].to_pylist(), seen["account"].to_pylist(), strict=True)),
+        list(zip(*(seen[name].to_pylist() for name in CONTEXT_KEYS), strict=True)),
     )
     index = _lookup(seen, "address")
     src, dst = (pc.index_in(_lookup(edges, end), value_set=index) for end in ("src", "dst"))
@@ -43,32 +44,32 @@ def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) 
         stats.records -= dropped
         edges, src, dst = edges.filter(valid), src.filter(valid), dst.filter(valid)
     addresses = _addresses(edges, who, src, dst)
-    several_networks = edges.select(list(NETWORK_KEYS)).group_by(list(NETWORK_KEYS)).aggregate([]).num_rows > 1
+    several_contexts = edges.select(list(CONTEXT_KEYS)).group_by(list(CONTEXT_KEYS)).aggregate([]).num_rows > 1
     edges = edges.set_column(0, "src", who["key"].take(src)).set_column(1, "dst", who["key"].take(dst))
     edges = edges.select(EDGE_SCHEMA.names)
-    # Edges whose ends fell into the same prefixes, or met the same public address from two networks,
+    # Edges whose ends fell into the same prefixes, or met the same address from two networks or eras,
     # are one edge now.
-    if naming.folding or several_networks:
+    if naming.folding or several_contexts:
         edges = merge([edges])
     # One buffer per column: a worker pickles the whole buffers behind a slice or a chunk.
     return _with_packet_addresses(edges, paths, index, who).combine_chunks(), addresses
 
 
 def _lookup(table: pa.Table, address: str) -> pa.Array:
-    """Each row's (address, vpc, account) as one string, for `index_in`."""
-    parts = [table[address], *(pc.fill_null(table[name], "") for name in NETWORK_KEYS)]
+    """Each row's (address, vpc, account, era) as one string, for `index_in`."""
+    parts = [table[address], *(pc.fill_null(pc.cast(table[name], pa.string()), "") for name in CONTEXT_KEYS)]
     return pc.binary_join_element_wise(*parts, _SEPARATOR)
 
 
 def _distinct_ends(tables: list[tuple[pa.Table, tuple[str, ...]]]) -> pa.Table:
-    """The distinct (address, vpc, account) at the named address columns of the tables."""
+    """The distinct (address, vpc, account, era) at the named address columns of the tables."""
     ends = pa.concat_tables(
-        pa.table({"address": table[column], **{name: table[name] for name in NETWORK_KEYS}})
+        pa.table({"address": table[column], **{name: table[name] for name in CONTEXT_KEYS}})
         for table, columns in tables
         for column in columns
     )
     ends = ends.filter(pc.is_valid(ends["address"]))
-    return ends.group_by(["address", *NETWORK_KEYS], use_threads=False).aggregate([]).combine_chunks()
+    return ends.group_by(["address", *CONTEXT_KEYS], use_threads=False).aggregate([]).combine_chunks()
 
 
 def _addresses(edges: pa.Table, who: pa.Table, src: pa.Array, dst: pa.Array) -> pa.Table:

@@ -34,7 +34,7 @@ MODES = ("unknown", "all", "none")
 IDENTITY_SCHEMA = pa.schema(
     ADDRESS_SCHEMA.field(name) for name in ADDRESS_SCHEMA.names if name not in ("first_seen", "last_seen")
 )
-Place = tuple[str | None, str | None]  # the logging interface's (vpc-id, account-id)
+Logged = tuple[str | None, str | None, int | None]  # the logging interface's vpc-id and account-id, the era
 
 
 @dataclass(frozen=True)
@@ -79,19 +79,21 @@ class Naming:
     ids: IdPseudonymizer | None = None  # account, VPC, subnet and interface ids, with --pseudonymize all
 
     def identities(
-        self, addresses: Sequence[str], aws_service: Collection[str] = (), logged: Sequence[Place] | None = None
+        self, addresses: Sequence[str], aws_service: Collection[str] = (), logged: Sequence[Logged] | None = None
     ) -> pa.Table:
         """One row per address, in their order (IDENTITY_SCHEMA): the key and id null for an invalid one.
-        `logged` holds, for each, the place of the interface that logged it (etl/networks.py).
+        `logged` holds, for each, where the interface that logged it is (etl/networks.py) and when
+        (the era, KnownIPs.era_time: an address that changed hands is named by its holder then).
 
         Python runs here once per distinct address of a file; the edges take the rows by position."""
         scopes = self.classifier.scopes(addresses, aws_service)
-        logged = logged or [(None, None)] * len(addresses)
+        logged = logged or [(None, None, None)] * len(addresses)
         networks = [
-            network_of(scope, self.known.vpcs_holding(a), *place) if scope in NAMESPACED_SCOPES else NO_NETWORK
-            for a, scope, place in zip(addresses, scopes, logged, strict=True)
+            network_of(scope, self.known.vpcs_holding(a), vpc, account) if scope in NAMESPACED_SCOPES else NO_NETWORK
+            for a, scope, (vpc, account, _) in zip(addresses, scopes, logged, strict=True)
         ]
-        entries = self.known.lookup_many(addresses, [(n.vpc, n.account) for n in networks])
+        times = [self.known.era_time(era or 0) for _, _, era in logged]
+        entries = self.known.lookup_many(addresses, [(n.vpc, n.account) for n in networks], times)
         names = [_name(k) for k in entries]
         hidden = [
             scope is not None and (self.mode == "all" or (self.mode == "unknown" and known is None))
@@ -120,8 +122,16 @@ class Naming:
             (vpc or account) if n.id else None
             for n, vpc, account in zip(networks, places["vpc"], places["account"], strict=True)
         ]
+        # An address the inventory saw held by several things in turn is one node per holder.
+        holders = [
+            (places["eni"][at] or k.name) if k is not None and self.known.held_in_turn(k) else None
+            for at, k in enumerate(entries)
+        ]
         columns = [
-            [qualified(n, i) if i else None for n, i in zip(network_ids, ids, strict=True)],
+            [
+                qualified(n, i) + (f"@{holder}" if holder else "") if i else None
+                for n, i, holder in zip(network_ids, ids, holders, strict=True)
+            ],
             ids,
             network_ids,
             scopes,

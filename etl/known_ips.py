@@ -15,6 +15,7 @@ network may then be named once per VPC or account.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,11 +66,21 @@ class KnownIPs:
         by_network: dict[IPNetwork, list[Known]] = {}
         for network, known in self._named:
             by_network.setdefault(network, []).append(known)
-        # The most specific entry of a network first: a VPC's own entry before one naming no VPC.
+        # The most specific entry of a network first (a VPC's own entry before one naming no VPC), an
+        # entry written by hand before the inventory's, and an inventory's holders in time order.
         self._table = PrefixTable(
-            (network, sorted(entries, key=lambda k: (k.vpc is None, k.account is None)))
+            (network, sorted(entries, key=lambda k: (k.vpc is None, k.account is None, *_span(k))))
             for network, entries in by_network.items()
         )
+        self._held_in_turn: set[Known] = set()
+        switches: set[int] = set()
+        for entries in by_network.values():
+            for place in {k.place for k in entries}:
+                holders = sorted((k for k in entries if k.place == place and k.seen_from is not None), key=_span)
+                if len(holders) > 1:
+                    self._held_in_turn.update(holders)
+                    switches.update(_switch(before, after) for before, after in itertools.pairwise(holders))
+        self.switch_times = tuple(sorted(switches))
 
     @classmethod
     def load(cls, path: Path) -> KnownIPs:
@@ -94,25 +105,48 @@ class KnownIPs:
             named.append((network, known))
         return cls(named)
 
-    def lookup(self, address: str, vpc: str | None = None, account: str | None = None) -> Known | None:
+    def lookup(
+        self, address: str, vpc: str | None = None, account: str | None = None, at: int | None = None
+    ) -> Known | None:
         """The entry with the longest prefix holding `address` among those that fit its network (`Known.fits`);
-        None if none does or it is no address. A public address has no network: any entry may name it."""
+        None if none does or it is no address. A public address has no network: any entry may name it.
+
+        Where an inventory saw the address held by several things in turn, the holder at time `at`
+        (epoch seconds; the latest without one): the one whose span holds it, else the nearest."""
         parsed = address_number(address)
         if parsed is None:
             return None
         anywhere = vpc is None and account is None
         for entries in self._table.matches(*parsed):
-            for known in entries:
-                if anywhere or known.fits(vpc, account):
-                    return known
+            fitting = [known for known in entries if anywhere or known.fits(vpc, account)]
+            if fitting:
+                first = fitting[0]
+                if first not in self._held_in_turn:
+                    return first
+                holders = [k for k in fitting if k.place == first.place and k in self._held_in_turn]
+                return _holder_at(holders, at)
         return None
 
     def lookup_many(
-        self, addresses: Sequence[str], networks: Sequence[tuple[str | None, str | None]] | None = None
+        self,
+        addresses: Sequence[str],
+        networks: Sequence[tuple[str | None, str | None]] | None = None,
+        times: Sequence[int | None] | None = None,
     ) -> list[Known | None]:
-        if networks is None:
-            return [self.lookup(a) for a in addresses]
-        return [self.lookup(a, *network) for a, network in zip(addresses, networks, strict=True)]
+        networks = networks or [(None, None)] * len(addresses)
+        times = times or [None] * len(addresses)
+        return [self.lookup(a, *n, at=t) for a, n, t in zip(addresses, networks, times, strict=True)]
+
+    def held_in_turn(self, known: Known) -> bool:
+        """Whether the inventory saw the entry's address held by something else at another time: the
+        graph then keeps one node per holder."""
+        return known in self._held_in_turn
+
+    def era_time(self, era: int) -> int | None:
+        """A time inside era `era`: between switch_times[era - 1] and switch_times[era]."""
+        if not self.switch_times:
+            return None
+        return self.switch_times[era - 1] if era > 0 else self.switch_times[0] - 1
 
     def vpcs_holding(self, address: str) -> list[Known]:
         """The VPC entries (`role: vpc`) whose CIDR holds `address`, longest prefix first."""
@@ -129,6 +163,28 @@ class KnownIPs:
     def entries(self) -> list[dict[str, str]]:
         """The entries in file order, in the file's shape (`ip` for single addresses)."""
         return [_as_entry(network, known) for network, known in self._named]
+
+
+def _span(known: Known) -> tuple[int, int]:
+    start = -1 if known.seen_from is None else known.seen_from
+    return start, start if known.seen_to is None else known.seen_to
+
+
+def _switch(before: Known, after: Known) -> int:
+    """When the address passes from `before` to `after`: halfway between the last snapshot that saw
+    the one and the first that saw the other (each time is given to the nearest snapshot)."""
+    return (_span(before)[1] + _span(after)[0] + 1) // 2
+
+
+def _holder_at(holders: Sequence[Known], at: int | None) -> Known:
+    """Of holders in time order, the one at `at`; the latest when `at` is None."""
+    if at is None:
+        return holders[-1]
+    chosen = holders[0]
+    for after in holders[1:]:
+        if at >= _switch(chosen, after):
+            chosen = after
+    return chosen
 
 
 def _as_entry(network: IPNetwork, known: Known) -> dict[str, str]:

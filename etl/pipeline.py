@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from isal import isal_zlib
 
-from etl.aggregate import RECORD_FIELDS, EdgeAccumulator
+from etl.aggregate import RECORD_FIELDS, Context, EdgeAccumulator
 from etl.batch import FileBatch
 from etl.errors import SourceError, StoreUnavailableError, VpcflowError
 from etl.formats import read_tables
@@ -141,7 +141,8 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
 
     `digest` identifies the bytes in the ledger; by default the source's own."""
     stats = ParseStats()
-    accumulator = EdgeAccumulator(packet=options.addresses == "packet", account=account_of(source.id))
+    context = Context(account_of(source.id), options.naming.known.switch_times)
+    accumulator = EdgeAccumulator(packet=options.addresses == "packet", context=context)
     clock = time.perf_counter()
     aggregating = 0.0
     for table in records(source, options, stats, RECORD_FIELDS):

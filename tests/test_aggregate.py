@@ -59,6 +59,7 @@ def test_replies_on_many_ephemeral_ports_make_one_edge() -> None:
             "last_seen": 209,
             "vpc": None,  # records without vpc-id and account-id: no network to keep apart
             "account": None,
+            "era": None,  # no inventory whose addresses changed hands
         }
     ]
 
@@ -95,9 +96,9 @@ def test_packet_addresses_tell_transit_traffic_apart() -> None:
     for table in records(source, LoadOptions(), ParseStats()):
         accumulator.add(table)
     assert {tuple(row.values()) for row in accumulator.paths().to_pylist()} == {
-        ("10.40.1.175", "10.40.2.236", 80, 6, "ACCEPT", "vpc-abcdefab012345678", "123456789010", "10.20.33.164",
+        ("10.40.1.175", "10.40.2.236", 80, 6, "ACCEPT", "vpc-abcdefab012345678", "123456789010", None, "10.20.33.164",
          "10.40.2.236"),
-        ("10.40.2.236", "10.40.2.31", 80, 6, "ACCEPT", "vpc-abcdefab012345678", "123456789010", "10.40.2.236",
+        ("10.40.2.236", "10.40.2.31", 80, 6, "ACCEPT", "vpc-abcdefab012345678", "123456789010", None, "10.40.2.236",
          "10.20.33.164"),
     }  # fmt: skip
 

@@ -218,3 +218,57 @@ def test_pseudonymize_all_hides_the_networks_and_reveal_brings_them_back(
     assert real == sorted(k for k in expected if k != PUBLIC)
     account = next(r["account"] for r in private if r["vpc"] is not None)
     assert runner.invoke(app, ["reveal", account]).stdout == f"{account}\t{PROD_ACCOUNT}\n"
+
+
+# -- ownership over time --------------------------------------------------------------------------
+
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+HOUR = 3600
+MOVED_INVENTORY = f"""\
+- {{cidr: 10.0.0.0/16, name: prod, role: vpc, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}'}}
+- {{ip: 10.0.1.5, name: app-a, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}', eni: eni-0a, role: instance,
+   from: '2026-01-01T00:00:00Z', to: '2026-01-01T10:00:00Z'}}
+- {{ip: 10.0.1.5, name: app-b, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}', eni: eni-0b, role: instance,
+   from: '2026-01-01T12:00:00Z', to: '2026-01-02T00:00:00Z'}}
+"""
+# Record starts (hours after T0) of 10.0.2.9 -> 10.0.1.5:8080, and who held 10.0.1.5 then: inside
+# app-a's span, nearer its last snapshot than app-b's first, nearer app-b's, inside app-b's.
+MOVED_RECORDS = [(9, "app-a"), (9.5, "app-a"), (10.9, "app-a"), (11.1, "app-b"), (13, "app-b"), (20, "app-b"),
+                 (30, "app-b")]  # fmt: skip
+
+
+def test_an_address_is_named_by_whoever_held_it_at_the_record(tmp_path: Path) -> None:
+    from etl.known_ips import KnownIPs
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(MOVED_INVENTORY)
+    known = KnownIPs.load(path)
+    assert known.switch_times == (T0 + 11 * HOUR,)
+    named = [known.lookup("10.0.1.5", PROD_VPC, PROD_ACCOUNT, at=int(T0 + h * HOUR)) for h, _ in MOVED_RECORDS]
+    assert [k.name if k else None for k in named] == [holder for _, holder in MOVED_RECORDS]
+    assert known.lookup("10.0.1.5", PROD_VPC, PROD_ACCOUNT).name == "app-b"  # type: ignore[union-attr]
+
+
+def test_records_before_and_after_a_move_reach_the_right_holder(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(MOVED_INVENTORY)
+    log = tmp_path / "moved.log"
+    lines = [f"3 {PROD_ACCOUNT} {PROD_VPC} eni-0c 10.0.2.9 10.0.1.5 40000 8080 6 {i + 1} 100 "
+             f"{int(T0 + h * HOUR)} {int(T0 + h * HOUR) + 60} ACCEPT OK\n" for i, (h, _) in enumerate(MOVED_RECORDS)]  # fmt: skip
+    log.write_text(V3 + "\n" + "".join(lines))
+    _load("--known-ips", str(inventory), str(log))
+    _, rows = store.query(
+        "MATCH (s:Address)-[f:FLOW]->(d:Address) RETURN d.key AS key, d.name AS name, d.eni AS eni, "
+        "f.count AS count, f.packets AS packets",
+        {},
+    )
+    got = {(r["key"], r["name"], r["eni"]): (r["count"], r["packets"]) for r in rows}
+    expected: dict[str, list[int]] = {"app-a": [], "app-b": []}
+    for i, (_, holder) in enumerate(MOVED_RECORDS):
+        expected[holder].append(i + 1)
+    assert got == {
+        (f"{PROD_VPC}/10.0.1.5@eni-0a", "app-a", "eni-0a"): (len(expected["app-a"]), sum(expected["app-a"])),
+        (f"{PROD_VPC}/10.0.1.5@eni-0b", "app-b", "eni-0b"): (len(expected["app-b"]), sum(expected["app-b"])),
+    }
