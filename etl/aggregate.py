@@ -39,6 +39,15 @@ EDGE_SCHEMA = pa.schema(
 CONTEXT_KEYS = ("vpc", "account", "era")
 LOGGED_KEYS = (*EDGE_KEYS, *CONTEXT_KEYS)
 LOGGED_SCHEMA = pa.schema([*EDGE_SCHEMA, ("vpc", pa.string()), ("account", pa.string()), ("era", pa.int64())])
+INTERFACE_SCHEMA = pa.schema(
+    [
+        ("address", pa.string()),
+        *(LOGGED_SCHEMA.field(k) for k in CONTEXT_KEYS),
+        ("eni", pa.string()),
+        ("az", pa.string()),
+    ]
+)
+_NO_TEXT = pa.scalar(None, pa.string())
 PACKET_SCHEMA = pa.schema(
     [*(LOGGED_SCHEMA.field(k) for k in LOGGED_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
 )
@@ -46,7 +55,7 @@ PACKET_SCHEMA = pa.schema(
 RECORD_FIELDS = frozenset((
     "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action",
     "log-status", "pkt-srcaddr", "pkt-dstaddr", "pkt-src-aws-service", "pkt-dst-aws-service",
-    "vpc-id", "account-id",
+    "vpc-id", "account-id", "flow-direction", "interface-id", "az-id",
 ))  # fmt: skip
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
@@ -100,10 +109,40 @@ def _keys(
         "port": service_port(_column(records, "srcport", pa.int64()), _column(records, "dstport", pa.int64())),
         "protocol": pc.fill_null(_column(records, "protocol", pa.int64()), UNKNOWN_NUMBER),
         "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
+        **_context(records, context),
+    }
+
+
+def _context(records: pa.Table, context: Context) -> dict[str, pa.ChunkedArray | pa.Array]:
+    return {
         "vpc": _column(records, "vpc-id", pa.string()),
         "account": pc.coalesce(_column(records, "account-id", pa.string()), pa.scalar(context.account, pa.string())),
         "era": _era(records, context.switches),
     }
+
+
+def interfaces(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Table:
+    """Distinct (address, CONTEXT_KEYS, eni, az) of the interface that logged each record where the
+    record says which end that is (flow-direction, version 5: ingress, its destination; egress, its
+    source): the interface's id (interface-id) and availability zone (az-id) belong to that address."""
+    if "flow-direction" not in records.column_names:
+        return INTERFACE_SCHEMA.empty_table()
+    direction = records["flow-direction"]
+    address = pc.if_else(
+        pc.equal(direction, "ingress"),
+        _column(records, "dstaddr", pa.string()),
+        pc.if_else(pc.equal(direction, "egress"), _column(records, "srcaddr", pa.string()), _NO_TEXT),
+    )
+    table = pa.table(
+        {"address": address, **_context(records, context), "eni": _column(records, "interface-id", pa.string()),
+         "az": _column(records, "az-id", pa.string())},
+        schema=INTERFACE_SCHEMA,
+    )  # fmt: skip
+    return _distinct_rows(table.filter(pc.is_valid(table["address"])))
+
+
+def _distinct_rows(table: pa.Table) -> pa.Table:
+    return table.group_by(table.schema.names, use_threads=False).aggregate([]).select(table.schema.names)
 
 
 def _era(records: pa.Table, switches: Sequence[int]) -> pa.Array:
@@ -255,6 +294,7 @@ class EdgeAccumulator:
         self._pending_rows = 0
         self._flush_rows = flush_rows
         self._paths = PACKET_SCHEMA.empty_table()
+        self._interfaces = INTERFACE_SCHEMA.empty_table()
         self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
@@ -270,6 +310,8 @@ class EdgeAccumulator:
             if not self._packet and (paths := _paths(traffic, differs, self._context)).num_rows:
                 self._paths = _distinct(pa.concat_tables([self._paths, paths]))
         self.aws_services |= aws_service_addresses(records)
+        if (logging := interfaces(records, self._context)).num_rows:
+            self._interfaces = _distinct_rows(pa.concat_tables([self._interfaces, logging]))
 
     def _fold(self) -> None:
         self._merged = merge([self._merged, *self._pending], LOGGED_SCHEMA)
@@ -278,6 +320,10 @@ class EdgeAccumulator:
     def result(self) -> pa.Table:
         self._fold()
         return self._merged
+
+    def interfaces(self) -> pa.Table:
+        """Distinct (address, context, eni, az) of the logging interfaces (INTERFACE_SCHEMA)."""
+        return self._interfaces
 
     def paths(self) -> pa.Table:
         """Distinct (edge key, pkt_src, pkt_dst) where a packet address differs from the edge's (PACKET_SCHEMA)."""

@@ -30,12 +30,15 @@ def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) 
     is not a valid IP (the parser checks only the shape) is dropped and counted."""
     edges, paths = accumulator.result(), accumulator.paths()
     seen = _distinct_ends([(edges, ("src", "dst")), (paths, ("src", "dst", "pkt_src", "pkt_dst"))])
+    index = _lookup(seen, "address")
+    logging = accumulator.interfaces()
+    at = pc.index_in(index, value_set=_lookup(logging, "address"))  # an address's first logging interface
     who = naming.identities(
         seen["address"].to_pylist(),
         accumulator.aws_services,
         list(zip(*(seen[name].to_pylist() for name in CONTEXT_KEYS), strict=True)),
+        list(zip(logging["eni"].take(at).to_pylist(), logging["az"].take(at).to_pylist(), strict=True)),
     )
-    index = _lookup(seen, "address")
     src, dst = (pc.index_in(_lookup(edges, end), value_set=index) for end in ("src", "dst"))
     valid = pc.and_(who["key"].take(src).is_valid(), who["key"].take(dst).is_valid())
     if not pc.all(valid, min_count=0).as_py():  # min_count=0: a file without edges is all valid

@@ -79,11 +79,18 @@ class Naming:
     ids: IdPseudonymizer | None = None  # account, VPC, subnet and interface ids, with --pseudonymize all
 
     def identities(
-        self, addresses: Sequence[str], aws_service: Collection[str] = (), logged: Sequence[Logged] | None = None
+        self,
+        addresses: Sequence[str],
+        aws_service: Collection[str] = (),
+        logged: Sequence[Logged] | None = None,
+        interfaces: Sequence[tuple[str | None, str | None]] | None = None,
     ) -> pa.Table:
         """One row per address, in their order (IDENTITY_SCHEMA): the key and id null for an invalid one.
         `logged` holds, for each, where the interface that logged it is (etl/networks.py) and when
         (the era, KnownIPs.era_time: an address that changed hands is named by its holder then).
+        `interfaces` holds the (eni, az-id) of the interface that logged an address where the records
+        tell: the address is then named after that interface (the name follows the interface, not
+        the IP) and placed in its zone.
 
         Python runs here once per distinct address of a file; the edges take the rows by position."""
         scopes = self.classifier.scopes(addresses, aws_service)
@@ -94,6 +101,11 @@ class Naming:
         ]
         times = [self.known.era_time(era or 0) for _, _, era in logged]
         entries = self.known.lookup_many(addresses, [(n.vpc, n.account) for n in networks], times)
+        interfaces = interfaces or [(None, None)] * len(addresses)
+        entries = [
+            (self.known.interface(eni) or entry) if eni else entry
+            for entry, (eni, _) in zip(entries, interfaces, strict=True)
+        ]
         names = [_name(k) for k in entries]
         hidden = [
             scope is not None and (self.mode == "all" or (self.mode == "unknown" and known is None))
@@ -114,7 +126,9 @@ class Naming:
         places = {
             "vpc": [n.vpc or _place(k, "vpc") for n, k in zip(networks, entries, strict=True)],
             "account": [n.account or _place(k, "account") for n, k in zip(networks, entries, strict=True)],
-            **{part: [_place(k, part) for k in entries] for part in ("subnet", "az", "eni")},
+            "subnet": [_place(k, "subnet") for k in entries],
+            "az": [az or _place(k, "az") for k, (_, az) in zip(entries, interfaces, strict=True)],
+            "eni": [eni or _place(k, "eni") for k, (eni, _) in zip(entries, interfaces, strict=True)],
         }
         if self.ids is not None:
             places = {part: self._hidden_ids(values) if part != "az" else values for part, values in places.items()}

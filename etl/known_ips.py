@@ -81,6 +81,10 @@ class KnownIPs:
                     self._held_in_turn.update(holders)
                     switches.update(_switch(before, after) for before, after in itertools.pairwise(holders))
         self.switch_times = tuple(sorted(switches))
+        self._interfaces: dict[str, Known] = {}
+        for _, known in self._named:
+            if known.eni is not None:
+                self._interfaces.setdefault(known.eni, known)
 
     @classmethod
     def load(cls, path: Path) -> KnownIPs:
@@ -136,6 +140,10 @@ class KnownIPs:
         networks = networks or [(None, None)] * len(addresses)
         times = times or [None] * len(addresses)
         return [self.lookup(a, *n, at=t) for a, n, t in zip(addresses, networks, times, strict=True)]
+
+    def interface(self, eni: str) -> Known | None:
+        """The entry of a network interface (`eni`): each of its addresses has the interface's name."""
+        return self._interfaces.get(eni)
 
     def held_in_turn(self, known: Known) -> bool:
         """Whether the inventory saw the entry's address held by something else at another time: the

@@ -3,7 +3,8 @@
 Three load balancer addresses share one name; two web servers; a database and a cache in group
 `data`; a NAT gateway; on-prem LDAP over a peering link; the instance metadata service (named, in
 no group); an AWS API endpoint; an NTP server; one pseudonymized internet client; two scanners.
-Counts, packets and bytes are chosen so that ranking by each gives a different top three.
+Counts, packets and bytes are chosen so that ranking by each gives a different top three. The VPC's
+addresses sit in three availability zones.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class Address(NamedTuple):
     group: str | None
     scope: str
     pseudonymized: bool = False
+    az: str | None = None
+    role: str | None = None
 
 
 class Flow(NamedTuple):
@@ -44,16 +47,17 @@ LDAP, METADATA = "172.16.5.5", "169.254.169.254"
 AWS_API, NTP = "52.94.133.131", "203.0.113.123"
 CLIENT = "pub-7f3a9c"  # a pseudonym: the client's real address never reaches the graph
 SCANNER_1, SCANNER_2 = "192.0.2.1", "192.0.2.5"
+AZ_1, AZ_2, AZ_3 = "euw1-az1", "euw1-az2", "euw1-az3"
 
 ADDRESSES = (
-    Address(LB_A, "load-balancer", "public", "vpc"),
-    Address(LB_B, "load-balancer", "public", "vpc"),
-    Address(LB_C, "load-balancer", "public", "vpc"),
-    Address(NAT, "nat-gateway", "public", "vpc"),
-    Address(WEB_1, "web-1", "web", "vpc"),
-    Address(WEB_2, "web-2", "web", "vpc"),
-    Address(DB, "database", "data", "vpc"),
-    Address(CACHE, "cache", "data", "vpc"),
+    Address(LB_A, "load-balancer", "public", "vpc", az=AZ_1),
+    Address(LB_B, "load-balancer", "public", "vpc", az=AZ_2),
+    Address(LB_C, "load-balancer", "public", "vpc", az=AZ_3),
+    Address(NAT, "nat-gateway", "public", "vpc", az=AZ_1, role="nat-gateway"),
+    Address(WEB_1, "web-1", "web", "vpc", az=AZ_1),
+    Address(WEB_2, "web-2", "web", "vpc", az=AZ_2),
+    Address(DB, "database", "data", "vpc", az=AZ_1),
+    Address(CACHE, "cache", "data", "vpc", az=AZ_2),
     Address(LDAP, "ldap", "corp", "private"),
     Address(METADATA, "instance-metadata", None, "special"),
     Address(AWS_API, None, None, "aws-service"),
@@ -90,7 +94,8 @@ FLOWS = (
 
 _WRITE_ADDRESSES = """
 UNWIND $rows AS r
-CREATE (:Address {key: r.id, id: r.id, name: r.name, group: r.group, scope: r.scope, pseudonymized: r.pseudonymized})
+CREATE (:Address {key: r.id, id: r.id, name: r.name, group: r.group, scope: r.scope, pseudonymized: r.pseudonymized,
+                  az: r.az, role: r.role})
 """
 _WRITE_FLOWS = """
 UNWIND $rows AS r

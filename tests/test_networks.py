@@ -272,3 +272,44 @@ def test_records_before_and_after_a_move_reach_the_right_holder(
         (f"{PROD_VPC}/10.0.1.5@eni-0a", "app-a", "eni-0a"): (len(expected["app-a"]), sum(expected["app-a"])),
         (f"{PROD_VPC}/10.0.1.5@eni-0b", "app-b", "eni-0b"): (len(expected["app-b"]), sum(expected["app-b"])),
     }
+
+
+# -- interfaces and zones -------------------------------------------------------------------------
+
+V5 = (
+    "version account-id vpc-id interface-id az-id flow-direction srcaddr dstaddr srcport dstport protocol packets "
+    "bytes start end action log-status"
+)
+
+
+def test_the_logging_interface_names_its_address_and_gives_its_zone(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """10.0.1.77 is a secondary address eni-0web got after the inventory's snapshot: the records' interface
+    names it all the same; the far ends have no interface in the records and keep the inventory's zone."""
+    known = tmp_path / "known-ips.yaml"
+    known.write_text(
+        f"- {{ip: 10.0.1.10, name: web, role: instance, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}', eni: eni-0web, "
+        "az: euw1-az2}\n"
+        f"- {{ip: 10.0.3.30, name: orders-db, vpc: {PROD_VPC}, account: '{PROD_ACCOUNT}', az: euw1-az1}}\n"
+    )
+    log = tmp_path / "v5.log"
+    head = f"5 {PROD_ACCOUNT} {PROD_VPC} eni-0web euw1-az2"
+    log.write_text(
+        V5 + "\n"
+        f"{head} egress 10.0.1.77 10.0.3.30 40000 5432 6 10 4000 {T0} {T0 + 60} ACCEPT OK\n"
+        f"{head} ingress 10.0.3.30 10.0.1.77 5432 40000 6 8 3000 {T0} {T0 + 60} ACCEPT OK\n"
+        f"{head} ingress 198.51.100.7 10.0.1.77 50000 443 6 2 100 {T0} {T0 + 60} ACCEPT OK\n"
+    )
+    _load("--known-ips", str(known), str(log))
+    _, rows = store.query("MATCH (a:Address) RETURN a.id AS id, a.name AS name, a.eni AS eni, a.az AS az", {})
+    assert {r["id"]: (r["name"], r["eni"], r["az"]) for r in rows} == {
+        "10.0.1.77": ("web", "eni-0web", "euw1-az2"),
+        "10.0.3.30": ("orders-db", None, "euw1-az1"),
+        PUBLIC: (None, None, None),
+    }
+    crossing = _saved(store, "cross-az")
+    assert {(r["src"], r["dst"], r["bytes"]) for r in crossing} == {
+        ("10.0.1.77", "10.0.3.30", 4000),  # both directions, each as logged
+        ("10.0.3.30", "10.0.1.77", 3000),
+    }

@@ -12,6 +12,8 @@ from etl.graph.store import GraphStore
 from etl.queries import browser_text, cypher_literal, find_query, parse_query, saved_queries
 from tests.fixture_graph import (
     AWS_API,
+    AZ_1,
+    AZ_2,
     CACHE,
     CLIENT,
     DB,
@@ -70,6 +72,13 @@ RANKED = [
      [(DB, "database", 120, 14_000_000, 14_000_120, 2, 350),
       (WEB_1, "web-1", 8_195_000, 1_800_080, 9_995_080, 750, 352),
       (WEB_2, "web-2", 6_099_000, 1_450_000, 7_549_000, 612, 300)]),
+    ("cross-az", [], ("src", "dst", "src_az", "dst_az", "bytes"),
+     [(WEB_2, DB, AZ_2, AZ_1, 6_000_000), (LB_A, WEB_2, AZ_1, AZ_2, 250_000), (WEB_1, CACHE, AZ_1, AZ_2, 100_000)]),
+    ("cross-az", ["price=1.5", "k=1"], ("bytes", "cost"), [(6_000_000, 6_000_000 * 1.5 / 2**30)]),
+    # The gateway's one inside leg: what it processes, once; its edges to the outside are the same bytes.
+    ("nat-gateway", [], ("src", "dst", "gateway", "gateway_bytes", "bytes", "cost"),
+     [(WEB_1, NAT, "nat-gateway", 50_000, 50_000, 50_000 * 0.045 / 2**30)]),
+    ("nat-gateway", ["price=2"], ("gateway_cost",), [(50_000 * 2 / 2**30,)]),
 ]  # fmt: skip
 
 # (query, parameters, the fields each row is reduced to, the set of rows).
