@@ -39,12 +39,16 @@ EDGE_SCHEMA = pa.schema(
 CONTEXT_KEYS = ("vpc", "account", "era")
 LOGGED_KEYS = (*EDGE_KEYS, *CONTEXT_KEYS)
 LOGGED_SCHEMA = pa.schema([*EDGE_SCHEMA, ("vpc", pa.string()), ("account", pa.string()), ("era", pa.int64())])
+# What a record says of the interface that logged it: its id, zone and subnet, and (version 7) the ECS
+# task it belongs to.
+INTERFACE_FIELDS = {"eni": "interface-id", "az": "az-id", "subnet": "subnet-id", "ecs_service": "ecs-service-name",
+                    "ecs_task": "ecs-task-id", "ecs_cluster": "ecs-cluster-name"}  # fmt: skip
+INTERFACE_FACTS = tuple(INTERFACE_FIELDS)
 INTERFACE_SCHEMA = pa.schema(
     [
         ("address", pa.string()),
         *(LOGGED_SCHEMA.field(k) for k in CONTEXT_KEYS),
-        ("eni", pa.string()),
-        ("az", pa.string()),
+        *((name, pa.string()) for name in INTERFACE_FACTS),
     ]
 )
 _NO_TEXT = pa.scalar(None, pa.string())
@@ -55,7 +59,8 @@ PACKET_SCHEMA = pa.schema(
 RECORD_FIELDS = frozenset((
     "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action",
     "log-status", "pkt-srcaddr", "pkt-dstaddr", "pkt-src-aws-service", "pkt-dst-aws-service",
-    "vpc-id", "account-id", "flow-direction", "interface-id", "az-id",
+    "vpc-id", "account-id", "flow-direction", "interface-id", "az-id", "subnet-id", "ecs-service-name",
+    "ecs-task-id", "ecs-cluster-name",
 ))  # fmt: skip
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
@@ -122,9 +127,9 @@ def _context(records: pa.Table, context: Context) -> dict[str, pa.ChunkedArray |
 
 
 def interfaces(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Table:
-    """Distinct (address, CONTEXT_KEYS, eni, az) of the interface that logged each record where the
-    record says which end that is (flow-direction, version 5: ingress, its destination; egress, its
-    source): the interface's id (interface-id) and availability zone (az-id) belong to that address."""
+    """Distinct (address, CONTEXT_KEYS, INTERFACE_FACTS) of the interface that logged each record where
+    the record says which end that is (flow-direction, version 5: ingress, its destination; egress, its
+    source): the interface's id, zone, subnet and ECS task belong to that address."""
     if "flow-direction" not in records.column_names:
         return INTERFACE_SCHEMA.empty_table()
     direction = records["flow-direction"]
@@ -134,8 +139,8 @@ def interfaces(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Table:
         pc.if_else(pc.equal(direction, "egress"), _column(records, "srcaddr", pa.string()), _NO_TEXT),
     )
     table = pa.table(
-        {"address": address, **_context(records, context), "eni": _column(records, "interface-id", pa.string()),
-         "az": _column(records, "az-id", pa.string())},
+        {"address": address, **_context(records, context),
+         **{fact: _column(records, field, pa.string()) for fact, field in INTERFACE_FIELDS.items()}},
         schema=INTERFACE_SCHEMA,
     )  # fmt: skip
     return _distinct_rows(table.filter(pc.is_valid(table["address"])))
@@ -322,7 +327,7 @@ class EdgeAccumulator:
         return self._merged
 
     def interfaces(self) -> pa.Table:
-        """Distinct (address, context, eni, az) of the logging interfaces (INTERFACE_SCHEMA)."""
+        """Distinct (address, context, facts) of the logging interfaces (INTERFACE_SCHEMA)."""
         return self._interfaces
 
     def paths(self) -> pa.Table:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import CONTEXT_KEYS, EDGE_KEYS, EDGE_SCHEMA, EdgeAccumulator, merge
+from etl.aggregate import CONTEXT_KEYS, EDGE_KEYS, EDGE_SCHEMA, INTERFACE_FACTS, EdgeAccumulator, merge
 from etl.batch import ADDRESS_SCHEMA, FLOW_SCHEMA
-from etl.identify import IDENTITY_SCHEMA, Naming
+from etl.identify import IDENTITY_SCHEMA, Interface, Naming
 from etl.parse import ParseStats
 
 _VALID_ONLY = pc.CountOptions(mode="only_valid")
@@ -37,7 +37,7 @@ def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) 
         seen["address"].to_pylist(),
         accumulator.aws_services,
         list(zip(*(seen[name].to_pylist() for name in CONTEXT_KEYS), strict=True)),
-        list(zip(logging["eni"].take(at).to_pylist(), logging["az"].take(at).to_pylist(), strict=True)),
+        [Interface(*facts) for facts in zip(*(logging[f].take(at).to_pylist() for f in INTERFACE_FACTS), strict=True)],
     )
     src, dst = (pc.index_in(_lookup(edges, end), value_set=index) for end in ("src", "dst"))
     valid = pc.and_(who["key"].take(src).is_valid(), who["key"].take(dst).is_valid())

@@ -18,6 +18,7 @@ import socket
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -83,14 +84,14 @@ class Naming:
         addresses: Sequence[str],
         aws_service: Collection[str] = (),
         logged: Sequence[Logged] | None = None,
-        interfaces: Sequence[tuple[str | None, str | None]] | None = None,
+        interfaces: Sequence[Interface] | None = None,
     ) -> pa.Table:
         """One row per address, in their order (IDENTITY_SCHEMA): the key and id null for an invalid one.
         `logged` holds, for each, where the interface that logged it is (etl/networks.py) and when
         (the era, KnownIPs.era_time: an address that changed hands is named by its holder then).
-        `interfaces` holds the (eni, az-id) of the interface that logged an address where the records
+        `interfaces` holds what the records say of the interface that logged an address, where they
         tell: the address is then named after that interface (the name follows the interface, not
-        the IP) and placed in its zone.
+        the IP), else after its ECS task, and placed in its zone and subnet.
 
         Python runs here once per distinct address of a file; the edges take the rows by position."""
         scopes = self.classifier.scopes(addresses, aws_service)
@@ -101,10 +102,10 @@ class Naming:
         ]
         times = [self.known.era_time(era or 0) for _, _, era in logged]
         entries = self.known.lookup_many(addresses, [(n.vpc, n.account) for n in networks], times)
-        interfaces = interfaces or [(None, None)] * len(addresses)
+        interfaces = interfaces or [NO_INTERFACE] * len(addresses)
         entries = [
-            (self.known.interface(eni) or entry) if eni else entry
-            for entry, (eni, _) in zip(entries, interfaces, strict=True)
+            (self.known.interface(i.eni) if i.eni else None) or entry or i.task()
+            for entry, i in zip(entries, interfaces, strict=True)
         ]
         names = [_name(k) for k in entries]
         hidden = [
@@ -126,9 +127,10 @@ class Naming:
         places = {
             "vpc": [n.vpc or _place(k, "vpc") for n, k in zip(networks, entries, strict=True)],
             "account": [n.account or _place(k, "account") for n, k in zip(networks, entries, strict=True)],
-            "subnet": [_place(k, "subnet") for k in entries],
-            "az": [az or _place(k, "az") for k, (_, az) in zip(entries, interfaces, strict=True)],
-            "eni": [eni or _place(k, "eni") for k, (eni, _) in zip(entries, interfaces, strict=True)],
+            **{
+                part: [getattr(i, part) or _place(k, part) for k, i in zip(entries, interfaces, strict=True)]
+                for part in ("subnet", "az", "eni")
+            },
         }
         if self.ids is not None:
             places = {part: self._hidden_ids(values) if part != "az" else values for part, values in places.items()}
@@ -159,6 +161,25 @@ class Naming:
     def _hidden_ids(self, values: list[str | None]) -> list[str | None]:
         assert self.ids is not None
         return [self.ids.pseudonym(v) if v else None for v in values]
+
+
+class Interface(NamedTuple):
+    """What a record says of the interface that logged an address (aggregate.INTERFACE_FIELDS)."""
+
+    eni: str | None = None
+    az: str | None = None
+    subnet: str | None = None
+    ecs_service: str | None = None
+    ecs_task: str | None = None
+    ecs_cluster: str | None = None
+
+    def task(self) -> Known | None:
+        """An ECS task's interface (version 7 fields) as a name: its service, else its task id."""
+        name = self.ecs_service or (self.ecs_task and f"ecs-task {self.ecs_task}")
+        return Known(name, self.ecs_cluster, "ecs-task") if name else None
+
+
+NO_INTERFACE = Interface()
 
 
 def _place(known: Known | None, part: str) -> str | None:

@@ -313,3 +313,26 @@ def test_the_logging_interface_names_its_address_and_gives_its_zone(
         ("10.0.1.77", "10.0.3.30", 4000),  # both directions, each as logged
         ("10.0.3.30", "10.0.1.77", 3000),
     }
+
+
+def test_an_ecs_task_interface_is_named_after_its_service(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Version 7 fields name the task an interface belongs to, where no known-ips entry names it."""
+    log = tmp_path / "v7.log"
+    log.write_text(
+        "version account-id vpc-id interface-id subnet-id flow-direction srcaddr dstaddr srcport dstport protocol "
+        "packets bytes start end action log-status ecs-cluster-name ecs-service-name ecs-task-id\n"
+        f"7 {PROD_ACCOUNT} {PROD_VPC} eni-0task subnet-0a egress 10.0.4.8 10.0.3.30 40000 5432 6 3 300 {T0} {T0 + 60} "
+        "ACCEPT OK shop checkout 0f1e2d3c\n"
+        f"7 {PROD_ACCOUNT} {PROD_VPC} eni-0task2 subnet-0a egress 10.0.4.9 10.0.3.30 40000 5432 6 3 300 {T0} {T0 + 60} "
+        "ACCEPT OK shop - 9a8b7c6d\n"
+    )
+    _load(str(log))
+    _, rows = store.query("MATCH (a:Address) RETURN a.id AS id, a.name AS name, a.group AS group, a.role AS role, "
+                          "a.eni AS eni, a.subnet AS subnet", {})  # fmt: skip
+    assert {r["id"]: (r["name"], r["group"], r["role"], r["eni"], r["subnet"]) for r in rows} == {
+        "10.0.4.8": ("checkout", "shop", "ecs-task", "eni-0task", "subnet-0a"),
+        "10.0.4.9": ("ecs-task 9a8b7c6d", "shop", "ecs-task", "eni-0task2", "subnet-0a"),
+        "10.0.3.30": (None, None, None, None, None),
+    }
