@@ -51,6 +51,7 @@ INTERFACE_SCHEMA = pa.schema(
         *((name, pa.string()) for name in INTERFACE_FACTS),
     ]
 )
+ENDS_SCHEMA = INTERFACE_SCHEMA.append(pa.field("records", pa.int64()))
 _NO_TEXT = pa.scalar(None, pa.string())
 PACKET_SCHEMA = pa.schema(
     [*(LOGGED_SCHEMA.field(k) for k in LOGGED_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
@@ -144,6 +145,43 @@ def interfaces(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Table:
         schema=INTERFACE_SCHEMA,
     )  # fmt: skip
     return _distinct_rows(table.filter(pc.is_valid(table["address"])))
+
+
+def interface_ends(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Table:
+    """Records that do not say which end logged them, but say where (az-id, version 4, without
+    flow-direction): each end with its interface's facts, counted (INTERFACE_SCHEMA and `records`).
+    `own_addresses` tells the interface's address from them."""
+    if "flow-direction" in records.column_names or "az-id" not in records.column_names:
+        return ENDS_SCHEMA.empty_table()
+    facts = {fact: _column(records, field, pa.string()) for fact, field in INTERFACE_FIELDS.items()}
+    ends = pa.concat_tables(
+        pa.table({"address": _column(records, end, pa.string()), **_context(records, context), **facts},
+                 schema=INTERFACE_SCHEMA)
+        for end in ("srcaddr", "dstaddr")
+    )  # fmt: skip
+    counted = ends.group_by(INTERFACE_SCHEMA.names, use_threads=False).aggregate([([], "count_all")])
+    return counted.select([*INTERFACE_SCHEMA.names, "count_all"]).rename_columns(ENDS_SCHEMA.names).cast(ENDS_SCHEMA)
+
+
+def _summed(ends: pa.Table) -> pa.Table:
+    summed = ends.group_by(INTERFACE_SCHEMA.names, use_threads=False).aggregate([("records", "sum")])
+    return summed.select([*INTERFACE_SCHEMA.names, "records_sum"]).rename_columns(ENDS_SCHEMA.names).cast(ENDS_SCHEMA)
+
+
+def own_addresses(ends: pa.Table) -> pa.Table:
+    """Of `interface_ends`, the rows of each interface's own address: the one end present in every
+    record the interface logged (the other ends are its peers). An interface with several addresses
+    in use has none, and says nothing; an address two interfaces would claim (one that talks to
+    nothing else, say) is left to neither."""
+    pairs = ends.group_by(["eni", "address"], use_threads=False).aggregate([("records", "sum")])
+    totals = ends.group_by("eni", use_threads=False).aggregate([("records", "sum")])
+    totals = totals.rename_columns(["total" if c == "records_sum" else c for c in totals.column_names])
+    totals = totals.set_column(totals.column_names.index("total"), "total", pc.divide(totals["total"], 2))
+    own = pairs.join(totals, "eni", use_threads=False).filter(pc.field("records_sum") == pc.field("total"))
+    claims = own.group_by("address", use_threads=False).aggregate([([], "count_all")])
+    own = own.join(claims, "address", use_threads=False).filter(pc.field("count_all") == 1)
+    chosen = ends.join(own.select(["eni", "address"]), ["eni", "address"], join_type="inner", use_threads=False)
+    return _distinct_rows(chosen.select(INTERFACE_SCHEMA.names).cast(INTERFACE_SCHEMA))
 
 
 def _distinct_rows(table: pa.Table) -> pa.Table:
@@ -300,6 +338,7 @@ class EdgeAccumulator:
         self._flush_rows = flush_rows
         self._paths = PACKET_SCHEMA.empty_table()
         self._interfaces = INTERFACE_SCHEMA.empty_table()
+        self._ends = ENDS_SCHEMA.empty_table()
         self.aws_services: set[str] = set()
 
     def add(self, records: pa.Table) -> None:
@@ -317,6 +356,8 @@ class EdgeAccumulator:
         self.aws_services |= aws_service_addresses(records)
         if (logging := interfaces(records, self._context)).num_rows:
             self._interfaces = _distinct_rows(pa.concat_tables([self._interfaces, logging]))
+        if (ends := interface_ends(records, self._context)).num_rows:
+            self._ends = _summed(pa.concat_tables([self._ends, ends]))
 
     def _fold(self) -> None:
         self._merged = merge([self._merged, *self._pending], LOGGED_SCHEMA)
@@ -327,8 +368,11 @@ class EdgeAccumulator:
         return self._merged
 
     def interfaces(self) -> pa.Table:
-        """Distinct (address, context, facts) of the logging interfaces (INTERFACE_SCHEMA)."""
-        return self._interfaces
+        """Distinct (address, context, facts) of the logging interfaces (INTERFACE_SCHEMA): where the
+        records say which end logged them, else where one end is in all of an interface's records."""
+        if self._ends.num_rows == 0:
+            return self._interfaces
+        return _distinct_rows(pa.concat_tables([self._interfaces, own_addresses(self._ends)]))
 
     def paths(self) -> pa.Table:
         """Distinct (edge key, pkt_src, pkt_dst) where a packet address differs from the edge's (PACKET_SCHEMA)."""

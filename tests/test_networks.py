@@ -336,3 +336,38 @@ def test_an_ecs_task_interface_is_named_after_its_service(
         "10.0.4.9": ("ecs-task 9a8b7c6d", "shop", "ecs-task", "eni-0task2", "subnet-0a"),
         "10.0.3.30": (None, None, None, None, None),
     }
+
+
+def test_without_flow_direction_the_address_in_all_of_an_interfaces_records_is_its_own(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A version 4 log says the zone (az-id) but not which end is the interface: the end in every record
+    eni-0web logged is its address. eni-0lb sent from two of its addresses to one target, so the target
+    is in all its records too: claimed by two interfaces, it is placed by neither, rather than wrongly."""
+    log = tmp_path / "v4.log"
+    head = "version account-id vpc-id interface-id az-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    lines = [
+        ("eni-0web", "euw1-az2", "10.0.1.10", "10.0.3.30", 40000, 5432),
+        ("eni-0web", "euw1-az2", "10.0.3.30", "10.0.1.10", 5432, 40000),
+        ("eni-0web", "euw1-az2", "10.0.1.10", "10.0.3.31", 40001, 5432),
+        ("eni-0lb", "euw1-az1", "10.0.0.10", "10.0.1.10", 40002, 80),
+        ("eni-0lb", "euw1-az1", "10.0.0.11", "10.0.1.10", 40003, 80),
+        ("eni-0db", "euw1-az1", "10.0.1.12", "10.0.3.32", 40004, 5432),
+        ("eni-0db", "euw1-az1", "10.0.3.32", "10.0.1.13", 5432, 40005),
+    ]
+    log.write_text(head + "\n" + "".join(
+        f"4 {PROD_ACCOUNT} {PROD_VPC} {eni} {az} {src} {dst} {sp} {dp} 6 1 100 {T0} {T0 + 60} ACCEPT OK\n"
+        for eni, az, src, dst, sp, dp in lines
+    ))  # fmt: skip
+    _load(str(log))
+    _, rows = store.query("MATCH (a:Address) RETURN a.id AS id, a.eni AS eni, a.az AS az", {})
+    assert {r["id"]: (r["eni"], r["az"]) for r in rows} == {
+        "10.0.1.10": (None, None),
+        "10.0.3.30": (None, None),
+        "10.0.3.31": (None, None),
+        "10.0.0.10": (None, None),
+        "10.0.0.11": (None, None),
+        "10.0.1.12": (None, None),
+        "10.0.1.13": (None, None),
+        "10.0.3.32": ("eni-0db", "euw1-az1"),
+    }
