@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -517,3 +518,76 @@ def test_into_and_output_are_one_or_the_other(no_aws_config: None, tmp_path: Pat
     assert result.exit_code == 2
     assert result.stderr == "error: --into merges into an inventory and --output writes a new file: give one of them\n"
     assert not (tmp_path / "i.yaml").exists()
+
+
+@pytest.mark.integration
+def test_an_inventory_of_two_vpcs_names_records_by_their_vpc_and_time(
+    endpoint: str, no_aws_config: None, store: Any, cli_env: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """discover --into over two VPCs on the same range, with instances, a NAT gateway and an endpoint;
+    an address moves between two runs; a load with the inventory then names each record's addresses
+    by the VPC that logged it and by whoever held them when it started."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    region = "ap-south-2"
+    ec2 = _client(endpoint, region=region)
+    subnets = {}
+    for name in ("app", "lab"):
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=_tags("vpc", f"{name}-vpc"))["Vpc"]["VpcId"]
+        made = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", TagSpecifications=_tags("subnet", name))["Subnet"]
+        subnets[name] = Subnet(made["SubnetId"], vpc, name, made["AvailabilityZoneId"])
+    app_a, app_b = _instances(ec2, subnets["app"], set(), ["app-a", "app-b"])
+    [lab_a] = _instances(ec2, subnets["lab"], set(), ["lab-a"])
+    nat_ip = ec2.allocate_address(Domain="vpc")
+    ec2.create_nat_gateway(SubnetId=subnets["app"].id, AllocationId=nat_ip["AllocationId"])
+    ec2.create_vpc_endpoint(VpcId=subnets["lab"].vpc, ServiceName=f"com.amazonaws.{region}.s3",
+                            VpcEndpointType="Interface", SubnetIds=[subnets["lab"].id])  # fmt: skip
+    eni = {i["Tags"][0]["Value"]: i["NetworkInterfaces"][0]["NetworkInterfaceId"] for i in (app_a, app_b, lab_a)}
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=eni["app-a"], PrivateIpAddresses=["10.0.1.100"])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    runner = CliRunner()
+    inventory = tmp_path / "inventory.yaml"
+    command = ["known-ips", "discover", "--region", region, "--endpoint-url", endpoint, "--into", str(inventory)]
+    assert runner.invoke(app, command).exit_code == 0
+    ec2.unassign_private_ip_addresses(NetworkInterfaceId=eni["app-a"], PrivateIpAddresses=["10.0.1.100"])
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=eni["app-b"], PrivateIpAddresses=["10.0.1.100"])
+    time.sleep(1)  # times are to the second
+    assert runner.invoke(app, command).exit_code == 0
+
+    entries = KnownIPs.load(inventory).entries
+    roles = {(entry.get("vpc"), entry["role"]) for entry in entries}
+    for kind in ("vpc", "subnet", "instance"):
+        assert {(subnets["app"].vpc, kind), (subnets["lab"].vpc, kind)} <= roles
+    assert {(subnets["app"].vpc, "nat-gateway"), (subnets["lab"].vpc, "vpc-endpoint")} <= roles
+    moved = sorted((entry["from"], entry["name"]) for entry in entries if entry.get("ip") == "10.0.1.100")
+    assert [name for _, name in moved] == ["app-a", "app-b"]
+    when = [int(datetime.fromisoformat(at).timestamp()) for at, _ in moved]
+
+    # The lab's instance may have the same address as one in app-vpc: the VPC that logged it decides.
+    lab_ip = lab_a["PrivateIpAddress"]
+    app_owner = {i["PrivateIpAddress"]: i["Tags"][0]["Value"] for i in (app_a, app_b)}.get(lab_ip)
+    header = "version account-id vpc-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    lines = [
+        (subnets["app"].vpc, "10.0.1.9", "10.0.1.100", when[0]),
+        (subnets["app"].vpc, "10.0.1.9", "10.0.1.100", when[1]),
+        (subnets["lab"].vpc, "10.0.1.9", lab_ip, when[1]),
+        (subnets["app"].vpc, "10.0.1.9", lab_ip, when[1]),
+    ]
+    log = tmp_path / "flows.log"
+    log.write_text(header + "\n" + "".join(
+        f"3 {ACCOUNT} {vpc} eni-0 {src} {dst} 40000 443 6 1 100 {start} {start + 60} ACCEPT OK\n"
+        for vpc, src, dst, start in lines
+    ))  # fmt: skip
+    loaded = runner.invoke(app, ["load", "--pseudonymize", "none", "--known-ips", str(inventory), str(log)])
+    assert loaded.exit_code == 0, loaded.output
+    _, rows = store.query(
+        "MATCH ()-[f:FLOW]->(d:Address) RETURN d.id AS id, d.vpc AS vpc, d.name AS name, f.count AS n", {}
+    )
+    named = sorted(((r["vpc"], r["id"], r["name"], r["n"]) for r in rows), key=str)
+    expected = [(subnets["app"].vpc, "10.0.1.100", "app-a", 1), (subnets["app"].vpc, "10.0.1.100", "app-b", 1),
+                (subnets["lab"].vpc, lab_ip, "lab-a", 1), (subnets["app"].vpc, lab_ip, app_owner, 1)]  # fmt: skip
+    assert named == sorted(expected, key=str)
