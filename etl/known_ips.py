@@ -50,8 +50,12 @@ class Known:
     seen_to: int | None = None
 
     def fits(self, vpc: str | None, account: str | None) -> bool:
-        """Whether the entry may name an address of network (vpc, account): it names no other."""
-        return (self.vpc is None or self.vpc == vpc) and (self.account is None or self.account == account)
+        """Whether the entry may name an address of network (vpc, account): it names no other. A VPC id
+        is unique across accounts, so an entry of the VPC fits whatever account is given: a shared
+        VPC's participants have interfaces of their own account in the owner's VPC."""
+        if self.vpc is not None:
+            return self.vpc == vpc
+        return self.account is None or self.account == account
 
     @property
     def place(self) -> tuple[str | None, str | None]:

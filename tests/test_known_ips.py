@@ -154,3 +154,21 @@ def test_write_yaml_refuses_what_would_not_load(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="known-ips entry 1: the entry needs a `name`"):
         write_yaml([{"ip": "10.0.0.1"}], tmp_path / "out.yaml")
     assert not (tmp_path / "out.yaml").exists()
+
+
+def test_an_entry_of_a_vpc_fits_any_account_in_it() -> None:
+    """A shared VPC: the owner's CIDR entry and a participant's interface both name addresses logged
+    with the participant's account."""
+    known = KnownIPs.from_entries(
+        [
+            {"cidr": "10.0.0.0/16", "name": "shared", "role": "vpc", "vpc": "vpc-0s", "account": "111111111111"},
+            {"ip": "10.0.1.5", "name": "guest-app", "vpc": "vpc-0s", "account": "222222222222"},
+            {"ip": "10.0.1.6", "name": "other-account", "account": "333333333333"},
+        ]
+    )
+    assert known.lookup("10.0.1.5", "vpc-0s", "111111111111") == Known(
+        "guest-app", vpc="vpc-0s", account="222222222222"
+    )
+    assert known.lookup("10.0.1.5", "vpc-0other", "222222222222") is None  # another VPC's 10.0.1.5
+    assert known.lookup("10.0.1.6", None, "333333333333").name == "other-account"  # type: ignore[union-attr]
+    assert known.lookup("10.0.1.6", "vpc-0s", "111111111111").name == "shared"  # type: ignore[union-attr]
