@@ -30,6 +30,8 @@ EDGE_SCHEMA = pa.schema(
         ("count", pa.int64()),
         ("packets", pa.int64()),
         ("bytes", pa.int64()),
+        ("requests", pa.int64()),
+        ("replies", pa.int64()),
         ("first_seen", pa.int64()),
         ("last_seen", pa.int64()),
     ]
@@ -66,8 +68,11 @@ RECORD_FIELDS = frozenset((
 # MERGE cannot match on a null property, so an absent field becomes an explicit "unknown".
 UNKNOWN_NUMBER = -1
 UNKNOWN_ACTION = "-"
-# What an edge row sums over its flows (the store adds a file's sums to an edge's).
-SUMS = ("count", "packets", "bytes")
+# What an edge row sums over its flows (the store adds a file's sums to an edge's). `requests` counts
+# the records whose destination port is the service port (a client's request, as the server's side
+# or the client's logs it), `replies` those whose source port is (the server's answer); a record
+# with both ports equal is both, one without ports neither.
+SUMS = ("count", "packets", "bytes", "requests", "replies")
 
 
 def _column(table: pa.Table, name: str, type_: pa.DataType) -> pa.ChunkedArray | pa.Array:
@@ -211,6 +216,7 @@ def edges(records: pa.Table, packet: bool = False, context: Context = _NO_CONTEX
             "traffic": _is_traffic(records),
             "packets": _column(records, "packets", pa.int64()),
             "bytes": _column(records, "bytes", pa.int64()),
+            **_directions(records),
             "first_seen": _column(records, "start", pa.int64()),
             "last_seen": _column(records, "end", pa.int64()),
         }
@@ -223,6 +229,8 @@ def edges(records: pa.Table, packet: bool = False, context: Context = _NO_CONTEX
             ([], "count_all"),
             ("packets", "sum", _TOTALS),
             ("bytes", "sum", _TOTALS),
+            ("requests", "sum", _TOTALS),
+            ("replies", "sum", _TOTALS),
             ("first_seen", "min"),
             ("last_seen", "max"),
         ]
@@ -247,6 +255,17 @@ def _only_value(column: pa.ChunkedArray | pa.Array) -> object:
     bounds = pc.min_max(column)
     low, high = bounds["min"].as_py(), bounds["max"].as_py()
     return low if low == high else _SEVERAL
+
+
+def _directions(records: pa.Table) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """Per record, 1 where the service port is its destination port (`requests`), its source port
+    (`replies`); the service port is the lower, so a port equal to it is one."""
+    srcport, dstport = _column(records, "srcport", pa.int64()), _column(records, "dstport", pa.int64())
+    port = pc.min_element_wise(srcport, dstport, skip_nulls=True)
+    return {
+        name: pc.cast(pc.fill_null(pc.equal(side, port), False), pa.int64())
+        for name, side in (("requests", dstport), ("replies", srcport))
+    }
 
 
 def _renamed(grouped: pa.Table) -> pa.Table:

@@ -78,8 +78,13 @@ def encode_contribution(keys: pa.Array, edges: pa.Table) -> bytes:
 def decode_contribution(blob: bytes) -> dict[str, dict[str, int]]:
     """Key -> sums; reads the zlib'd JSON of ledger entries written before the Arrow form too."""
     if not blob.startswith(_ARROW_MAGIC):
-        return {key: dict(zip(SUMS, sums, strict=True)) for key, *sums in json.loads(zlib.decompress(blob))}
+        # Entries before requests and replies were counted hold only the first sums: the rest are 0.
+        decoded = json.loads(zlib.decompress(blob))
+        return {key: dict(zip(SUMS, [*sums, *[0] * (len(SUMS) - len(sums))], strict=True)) for key, *sums in decoded}
     table = pa.ipc.open_file(pa.BufferReader(blob)).read_all()
+    for name in SUMS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.repeat(pa.scalar(0, pa.int64()), table.num_rows))
     sums = [dict(zip(SUMS, row, strict=True)) for row in _lists(table, SUMS)]
     return dict(zip(table["key"].to_pylist(), sums, strict=True))
 

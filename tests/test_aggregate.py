@@ -55,6 +55,8 @@ def test_replies_on_many_ephemeral_ports_make_one_edge() -> None:
             "count": 50,
             "packets": 100,
             "bytes": 5000,
+            "requests": 0,  # the server's port is every record's source: all replies
+            "replies": 50,
             "first_seen": 100,
             "last_seen": 209,
             "vpc": None,  # records without vpc-id and account-id: no network to keep apart

@@ -294,3 +294,52 @@ def test_a_dry_run_with_a_hostile_file_reads_the_good_one(tmp_path: Path, logs: 
         assert_hostile_files_failed_alone(result, {path: reason})
         loaded, records = 1, len(read_records(logs[0]))
     assert (summary_value(result.stdout, "files loaded"), summary_value(result.stdout, "records")) == (loaded, records)
+
+
+def test_each_edge_counts_its_requests_and_replies(
+    store: GraphStore, cli_env: dict[str, str], logs: list[Path]
+) -> None:
+    """A record whose destination port is the edge's service port is a request, one whose source
+    port is, a reply; counted from the lines, and still exact after a reload takes a file back out."""
+    expected: dict[tuple[str, str, int, int, str], list[int]] = {}
+    for path in logs:
+        for r in read_records(path):
+            if r["log-status"] != "OK":
+                continue
+            sport, dport = int(r["srcport"]), int(r["dstport"])
+            key = (r["srcaddr"], r["dstaddr"], min(sport, dport), int(r["protocol"]), r["action"])
+            sums = expected.setdefault(key, [0, 0])
+            sums[0] += dport == min(sport, dport)
+            sums[1] += sport == min(sport, dport)
+    code, output = load(*map(str, logs))
+    assert code == 0, output
+    code, output = load("--reload", str(logs[0]))
+    assert code == 0, output
+    _, rows = store.query(
+        "MATCH (s:Address)-[f:FLOW]->(d:Address) RETURN s.id AS src, d.id AS dst, f.port AS port, "
+        "f.protocol AS protocol, f.action AS action, f.requests AS requests, f.replies AS replies",
+        {},
+    )
+    got = {(r["src"], r["dst"], r["port"], r["protocol"], r["action"]): [r["requests"], r["replies"]] for r in rows}
+    assert got == expected
+    assert any(requests and replies == 0 for requests, replies in got.values())  # both kinds occur
+    assert any(replies and requests == 0 for requests, replies in got.values())
+
+
+def test_an_edge_from_before_the_counts_keeps_them_unknown(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An edge written before requests and replies were counted: a later file adds to its count, never a
+    partial request count; taking that file back out leaves it as it was."""
+    line = "2 123456789012 eni-0a 10.0.0.1 10.0.0.2 40000 443 6 2 100 1767225600 1767225660 ACCEPT OK\n"
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    first.write_text(line)
+    second.write_text(line * 3)
+    assert load(str(first))[0] == 0
+    store.query("MATCH ()-[f:FLOW]->() REMOVE f.requests, f.replies", {}, writes=True)  # as an older vpcflow wrote it
+    assert load(str(second))[0] == 0
+    edge = "MATCH ()-[f:FLOW]->() RETURN f.count AS count, f.requests AS requests, f.replies AS replies"
+    assert store.query(edge, {})[1] == [{"count": 4, "requests": None, "replies": None}]
+    second.write_text(line * 2)
+    assert load(str(second))[0] == 0  # a changed file: its old contribution is taken back first
+    assert store.query(edge, {})[1] == [{"count": 3, "requests": None, "replies": None}]

@@ -60,7 +60,7 @@ def test_an_edge_key_names_its_five_parts_and_gives_back_its_ends(
 def contribution_table(count: int) -> pa.Table:
     return pa.Table.from_pylist(
         [{"src": f"10.0.{i // 256}.{i % 256}", "dst": "10.0.0.1", "port": 443, "protocol": 6, "action": "ACCEPT",
-          "count": i, "packets": 2 * i, "bytes": 3 * i, "first_seen": 1, "last_seen": 2,
+          "count": i, "packets": 2 * i, "bytes": 3 * i, "requests": i, "replies": i // 2, "first_seen": 1, "last_seen": 2,
           "pkt_dstaddrs": ["10.9.9.9"]} for i in range(count)],
         FLOW_SCHEMA,
     )  # fmt: skip
@@ -70,7 +70,10 @@ def test_a_contribution_round_trips_and_is_compressed() -> None:
     edges = contribution_table(5_000)
     keys = flow_keys(edges)
     blob = encode_contribution(keys, edges)
-    expected = {k: {"count": i, "packets": 2 * i, "bytes": 3 * i} for i, k in enumerate(keys.to_pylist())}
+    expected = {
+        k: {"count": i, "packets": 2 * i, "bytes": 3 * i, "requests": i, "replies": i // 2}
+        for i, k in enumerate(keys.to_pylist())
+    }
     assert decode_contribution(blob) == expected
     assert len(blob) < 40 * len(keys)
     assert decode_contribution(encode_contribution(keys[:0], edges[:0])) == {}
@@ -80,6 +83,23 @@ def json_contribution(blob: bytes) -> bytes:
     """The same sums in the form ledger entries held before the Arrow one: zlib'd JSON [[key, *sums]]."""
     table = [[key, *sums.values()] for key, sums in decode_contribution(blob).items()]
     return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
+
+
+def test_a_contribution_from_before_requests_and_replies_reads_them_as_none() -> None:
+    """Ledger entries written before the two counts existed: taking them back subtracts 0 from each."""
+    edges = contribution_table(4)
+    keys = flow_keys(edges)
+    old = pa.table(
+        [keys, *(edges[name] for name in ("count", "packets", "bytes"))], names=["key", "count", "packets", "bytes"]
+    )
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, old.schema) as writer:
+        writer.write_table(old)
+    expected = {k: {"count": i, "packets": 2 * i, "bytes": 3 * i, "requests": 0, "replies": 0}
+                for i, k in enumerate(keys.to_pylist())}  # fmt: skip
+    assert decode_contribution(sink.getvalue().to_pybytes()) == expected
+    legacy = [[k, i, 2 * i, 3 * i] for i, k in enumerate(keys.to_pylist())]
+    assert decode_contribution(zlib.compress(json.dumps(legacy).encode())) == expected
 
 
 def test_a_contribution_from_before_the_arrow_form_still_reads() -> None:
@@ -93,13 +113,27 @@ def test_the_rows_for_bolt_are_the_columns_edge_by_edge() -> None:
     assert flows.keys == [f"10.0.0.{i}|10.0.0.1|443|6|ACCEPT" for i in range(3)]
     assert flows.ends == [(f"10.0.0.{i}", "10.0.0.1") for i in range(3)]
     assert flows.attributes == [[443, 6, "ACCEPT"]] * 3
-    assert flows.added == [[i, 2 * i, 3 * i, 1, 2, None, ["10.9.9.9"]] for i in range(3)]
+    assert flows.added == [[i, 2 * i, 3 * i, i, i // 2, 1, 2, None, ["10.9.9.9"]] for i in range(3)]
 
 
 def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:
     """Rows travel as lists: the names the Cypher gives each position are the batch's field order."""
     local = dict(
-        zip(ADDED, ("more_count", "more_packets", "more_bytes", "first", "last", "srcaddrs", "dstaddrs"), strict=True)
+        zip(
+            ADDED,
+            (
+                "more_count",
+                "more_packets",
+                "more_bytes",
+                "more_requests",
+                "more_replies",
+                "first",
+                "last",
+                "srcaddrs",
+                "dstaddrs",
+            ),
+            strict=True,
+        )
     )
     positions = re.findall(r"r\[(\d+)\] AS (\w+)", cypher.ADD_TO_FLOWS)
     assert positions == [(str(i), local[name]) for i, name in enumerate(ADDED)]

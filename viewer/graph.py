@@ -13,9 +13,20 @@ from etl.networks import qualified
 
 NODE_FIELDS = ("name", "group", "role", "scope", "pseudonymized", "first_seen", "last_seen",
                "network", "vpc", "account", "subnet", "az", "eni")  # fmt: skip
-EDGE_FIELDS = ("port", "protocol", "action", "count", "packets", "bytes", "first_seen", "last_seen")
+EDGE_FIELDS = (
+    "port",
+    "protocol",
+    "action",
+    "count",
+    "packets",
+    "bytes",
+    "requests",
+    "replies",
+    "first_seen",
+    "last_seen",
+)
 GROUP_KEYS = ("name", "group")
-_SUMMED = ("count", "packets", "bytes")
+_SUMMED = ("count", "packets", "bytes", "requests", "replies")
 
 EdgeKey = tuple[Any, ...]
 

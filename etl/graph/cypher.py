@@ -64,6 +64,8 @@ RETURN collect(a.key) AS keys, collect(elementId(a)) AS elements
 # `f.key IN $keys` is what both servers answer from the relationship index; $rows maps each key to
 # what the file adds to it, a list in batch.ADDED order. Returns the keys it found, as one list (one
 # record costs the client less than thousands): the others are new edges.
+# An edge written before requests and replies were counted has neither, and null plus a number keeps
+# it so: an unknown, never a count of only the later files.
 # One `SET f += {...}` rather than an item per property: ArcadeDB 26.10 saves the record once per SET
 # item (Java Flight Recorder: MutableEdge.save under each SetClauseApplier.applyPropertySet), and on
 # 20,000 existing edges, 250 keys a statement, a warm server ran the five sums and seen-times as one map
@@ -71,9 +73,10 @@ RETURN collect(a.key) AS keys, collect(elementId(a)) AS elements
 ADD_TO_FLOWS = """
 MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
 WITH f, $rows[f.key] AS r
-WITH f, r[0] AS more_count, r[1] AS more_packets, r[2] AS more_bytes, r[3] AS first, r[4] AS last,
-     r[5] AS srcaddrs, r[6] AS dstaddrs
+WITH f, r[0] AS more_count, r[1] AS more_packets, r[2] AS more_bytes, r[3] AS more_requests,
+     r[4] AS more_replies, r[5] AS first, r[6] AS last, r[7] AS srcaddrs, r[8] AS dstaddrs
 SET f += {count: f.count + more_count, packets: f.packets + more_packets, bytes: f.bytes + more_bytes,
+          requests: f.requests + more_requests, replies: f.replies + more_replies,
           first_seen: CASE WHEN f.first_seen IS NULL OR first < f.first_seen THEN first ELSE f.first_seen END,
           last_seen: CASE WHEN f.last_seen IS NULL OR last > f.last_seen THEN last ELSE f.last_seen END,
           pkt_srcaddrs: CASE WHEN srcaddrs IS NULL THEN f.pkt_srcaddrs
@@ -95,7 +98,8 @@ UNWIND $rows AS r
 MATCH (s:Address) WHERE elementId(s) = r[0]
 MATCH (d:Address) WHERE elementId(d) = r[1]
 CREATE (s)-[:FLOW {key: r[2], port: r[3], protocol: r[4], action: r[5], count: r[6], packets: r[7],
-                   bytes: r[8], first_seen: r[9], last_seen: r[10], pkt_srcaddrs: r[11], pkt_dstaddrs: r[12]}]->(d)
+                   bytes: r[8], requests: r[9], replies: r[10], first_seen: r[11], last_seen: r[12],
+                   pkt_srcaddrs: r[13], pkt_dstaddrs: r[14]}]->(d)
 RETURN count(*) AS created
 """
 
@@ -104,7 +108,8 @@ RETURN count(*) AS created
 SUBTRACT_FLOWS = """
 MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
 WITH f, $rows[f.key] AS r
-SET f += {count: f.count - r.count, packets: f.packets - r.packets, bytes: f.bytes - r.bytes}
+SET f += {count: f.count - r.count, packets: f.packets - r.packets, bytes: f.bytes - r.bytes,
+          requests: f.requests - r.requests, replies: f.replies - r.replies}
 WITH f WHERE f.count <= 0
 DELETE f
 """
