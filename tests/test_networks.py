@@ -371,3 +371,28 @@ def test_without_flow_direction_the_address_in_all_of_an_interfaces_records_is_i
         "10.0.1.13": (None, None),
         "10.0.3.32": ("eni-0db", "euw1-az1"),
     }
+
+
+def test_reveal_turns_back_a_holders_key(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --pseudonymize all, the key of an address held in turn hides its network, address and
+    interface; reveal gives all three back."""
+    monkeypatch.setenv("VPCFLOW_KEY", bytes(range(32)).hex())
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(MOVED_INVENTORY.replace("eni-0a,", "eni-0aaaaaaa,").replace("eni-0b,", "eni-0bbbbbbb,"))
+    log = tmp_path / "moved.log"
+    lines = [f"3 {PROD_ACCOUNT} {PROD_VPC} eni-0c 10.0.2.9 10.0.1.5 40000 8080 6 1 100 {int(T0 + h * HOUR)} "
+             f"{int(T0 + h * HOUR) + 60} ACCEPT OK\n" for h in (9, 13)]  # fmt: skip
+    log.write_text(V3 + "\n" + "".join(lines))
+    result = runner.invoke(app, ["load", "--pseudonymize", "all", "--known-ips", str(inventory), str(log)])
+    assert result.exit_code == 0, result.output
+    _, rows = store.query("MATCH (a:Address) WHERE a.key CONTAINS '@' RETURN a.key AS key", {})
+    keys = [r["key"] for r in rows]
+    assert len(keys) == 2 and not any(PROD_VPC in k or "eni-0aaaaaaa" in k for k in keys)
+    revealed = runner.invoke(app, ["reveal", *keys])
+    assert revealed.exit_code == 0, revealed.output
+    assert sorted(line.split("\t")[1] for line in revealed.stdout.splitlines()) == [
+        f"{PROD_VPC}/10.0.1.5@eni-0aaaaaaa",
+        f"{PROD_VPC}/10.0.1.5@eni-0bbbbbbb",
+    ]

@@ -73,8 +73,8 @@ def reveal(
     """The real address behind each pseudonym (needs the key the pseudonyms were made with).
 
     Prints PSEUDONYM, a tab, the real address. An address of a network (`vpc-0abc/97.68.175.5`, from
-    `--pseudonymize all`) reveals both parts, and an account, VPC, subnet or interface id alone
-    reveals to the real id. Any address reveals to some address, so the graph is asked too: an
+    `--pseudonymize all`) reveals both parts, and so does a holder's interface after `@`; an account,
+    VPC, subnet or interface id alone reveals to the real id. Any address reveals to some address, so the graph is asked too: an
     input it does not hold as a pseudonym (a named or real address, or one it never saw) still gets
     its line, with a warning on stderr, and the exit status is 1. When the graph cannot be reached,
     a warning says so and the exit status is 0.
@@ -92,15 +92,19 @@ def reveal(
         pseudonymizer, ids = Pseudonymizer(key), IdPseudonymizer(key)
         lines, addresses = [], []
         for pseudonym in pseudonyms:
-            network, _, address = pseudonym.rpartition("/")
-            if is_resource_id(pseudonym):
-                real = ids.reveal(pseudonym)
+            # A key: [network/]address[@holder], the holder an interface id (or a name, kept as it is).
+            node, at, holder = pseudonym.partition("@")
+            network, _, address = node.rpartition("/")
+            if is_resource_id(node):
+                real = ids.reveal(node)
             elif network and is_resource_id(network):
                 real = f"{ids.reveal(network)}/{pseudonymizer.reveal(address)}"
                 addresses.append(address)
             else:
-                real = pseudonymizer.reveal(pseudonym)
-                addresses.append(pseudonym)
+                real = pseudonymizer.reveal(node)
+                addresses.append(node)
+            if at:
+                real += f"@{ids.reveal(holder) if is_resource_id(holder) else holder}"
             lines.append(f"{pseudonym}\t{real}\n")
     doubts, checked = pseudonym_doubts(state, addresses) if addresses else ([], False)
     sys.stdout.write("".join(lines))
