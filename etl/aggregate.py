@@ -159,13 +159,13 @@ def interface_ends(records: pa.Table, context: Context = _NO_CONTEXT) -> pa.Tabl
     if "flow-direction" in records.column_names or "az-id" not in records.column_names:
         return ENDS_SCHEMA.empty_table()
     facts = {fact: _column(records, field, pa.string()) for fact, field in INTERFACE_FIELDS.items()}
+    one = pa.repeat(pa.scalar(1, pa.int64()), records.num_rows)
     ends = pa.concat_tables(
-        pa.table({"address": _column(records, end, pa.string()), **_context(records, context), **facts},
-                 schema=INTERFACE_SCHEMA)
+        pa.table({"address": _column(records, end, pa.string()), **_context(records, context), **facts,
+                  "records": one}, schema=ENDS_SCHEMA)
         for end in ("srcaddr", "dstaddr")
     )  # fmt: skip
-    counted = ends.group_by(INTERFACE_SCHEMA.names, use_threads=False).aggregate([([], "count_all")])
-    return counted.select([*INTERFACE_SCHEMA.names, "count_all"]).rename_columns(ENDS_SCHEMA.names).cast(ENDS_SCHEMA)
+    return _summed(ends)
 
 
 def _summed(ends: pa.Table) -> pa.Table:
@@ -179,9 +179,8 @@ def own_addresses(ends: pa.Table) -> pa.Table:
     in use has none, and says nothing; an address two interfaces would claim (one that talks to
     nothing else, say) is left to neither."""
     pairs = ends.group_by(["eni", "address"], use_threads=False).aggregate([("records", "sum")])
-    totals = ends.group_by("eni", use_threads=False).aggregate([("records", "sum")])
-    totals = totals.rename_columns(["total" if c == "records_sum" else c for c in totals.column_names])
-    totals = totals.set_column(totals.column_names.index("total"), "total", pc.divide(totals["total"], 2))
+    per_eni = ends.group_by("eni", use_threads=False).aggregate([("records", "sum")])
+    totals = pa.table({"eni": per_eni["eni"], "total": pc.divide(per_eni["records_sum"], 2)})  # two ends a record
     own = pairs.join(totals, "eni", use_threads=False).filter(pc.field("records_sum") == pc.field("total"))
     claims = own.group_by("address", use_threads=False).aggregate([([], "count_all")])
     own = own.join(claims, "address", use_threads=False).filter(pc.field("count_all") == 1)
@@ -307,11 +306,7 @@ def _paths(traffic: pa.Table, differs: pa.Array | pa.ChunkedArray, context: Cont
         },
         schema=PACKET_SCHEMA,
     )
-    return _distinct(table.filter(differs).filter(_HAS_ENDS))
-
-
-def _distinct(table: pa.Table) -> pa.Table:
-    return table.group_by(PACKET_SCHEMA.names, use_threads=False).aggregate([]).select(PACKET_SCHEMA.names)
+    return _distinct_rows(table.filter(differs).filter(_HAS_ENDS))
 
 
 def aws_service_addresses(records: pa.Table) -> set[str]:
@@ -371,7 +366,7 @@ class EdgeAccumulator:
             differs = packet_differs(traffic)
             self.packet_differs += pc.sum(differs, min_count=0).as_py()
             if not self._packet and (paths := _paths(traffic, differs, self._context)).num_rows:
-                self._paths = _distinct(pa.concat_tables([self._paths, paths]))
+                self._paths = _distinct_rows(pa.concat_tables([self._paths, paths]))
         self.aws_services |= aws_service_addresses(records)
         if (logging := interfaces(records, self._context)).num_rows:
             self._interfaces = _distinct_rows(pa.concat_tables([self._interfaces, logging]))

@@ -37,7 +37,10 @@ def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) 
         seen["address"].to_pylist(),
         accumulator.aws_services,
         list(zip(*(seen[name].to_pylist() for name in CONTEXT_KEYS), strict=True)),
-        [Interface(*facts) for facts in zip(*(logging[f].take(at).to_pylist() for f in INTERFACE_FACTS), strict=True)],
+        [
+            Interface(**dict(zip(INTERFACE_FACTS, facts, strict=True)))
+            for facts in zip(*(logging[f].take(at).to_pylist() for f in INTERFACE_FACTS), strict=True)
+        ],
     )
     src, dst = (pc.index_in(_lookup(edges, end), value_set=index) for end in ("src", "dst"))
     valid = pc.and_(who["key"].take(src).is_valid(), who["key"].take(dst).is_valid())

@@ -132,8 +132,11 @@ class Naming:
                 for part in ("subnet", "az", "eni")
             },
         }
-        if self.ids is not None:
-            places = {part: self._hidden_ids(values) if part != "az" else values for part, values in places.items()}
+        if (hide := self.ids) is not None:  # zones are AWS's names, the same in every account
+            places = {
+                part: [hide.pseudonym(v) if v and part != "az" else v for v in values]
+                for part, values in places.items()
+            }
         network_ids = [
             (vpc or account) if n.id else None
             for n, vpc, account in zip(networks, places["vpc"], places["account"], strict=True)
@@ -152,15 +155,11 @@ class Naming:
             network_ids,
             scopes,
             hidden,
-            *([getattr(k, part) if k else None for k in names] for part in ("name", "group", "role")),
+            *([_place(k, part) for k in names] for part in ("name", "group", "role")),
             [p and True for p in prefixes],
             *places.values(),
         ]
         return pa.table(columns, schema=IDENTITY_SCHEMA)
-
-    def _hidden_ids(self, values: list[str | None]) -> list[str | None]:
-        assert self.ids is not None
-        return [self.ids.pseudonym(v) if v else None for v in values]
 
 
 class Interface(NamedTuple):
