@@ -147,10 +147,7 @@ class Naming:
             for at, k in enumerate(entries)
         ]
         columns = [
-            [
-                qualified(n, i) + (f"@{holder}" if holder else "") if i else None
-                for n, i, holder in zip(network_ids, ids, holders, strict=True)
-            ],
+            [qualified(n, i, holder) if i else None for n, i, holder in zip(network_ids, ids, holders, strict=True)],
             ids,
             network_ids,
             scopes,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from etl.known_ips import Known
 
@@ -54,6 +55,14 @@ def network_of(scope: str | None, holding: Sequence[Known], vpc: str | None, acc
     return Network(vpc, account)
 
 
-def qualified(network_id: str | None, address_id: str) -> str:
-    """An address's key: `vpc-0abc/10.0.3.30` in a network, its id alone outside any."""
-    return f"{network_id}/{address_id}" if network_id else address_id
+def qualified(network_id: str | None, address_id: str, holder: str | None = None) -> str:
+    """An address's key: `vpc-0abc/10.0.3.30` in a network, its id alone outside any, and `@holder` for
+    one of an address's holders in turn. The network and the holder come from data (a record's
+    vpc-id, an EC2 Name tag): escaped, neither can reach into the separators of the key or of an
+    edge's key (`/`, `@`, `|`)."""
+    key = f"{_escaped(network_id)}/{address_id}" if network_id else address_id
+    return f"{key}@{_escaped(holder)}" if holder else key
+
+
+def _escaped(part: str) -> str:
+    return quote(part, safe="-_.~:")  # AWS ids and account numbers stay as they are

@@ -56,6 +56,14 @@ def test_the_network_of_an_address(
 def test_a_key_qualifies_only_an_address_in_a_network() -> None:
     assert qualified(PROD_VPC, "10.0.3.30") == f"{PROD_VPC}/10.0.3.30"
     assert qualified(None, PUBLIC) == PUBLIC
+    assert qualified(PROD_ACCOUNT, "10.0.3.30", "eni-0aaaaaaa") == f"{PROD_ACCOUNT}/10.0.3.30@eni-0aaaaaaa"
+
+
+def test_a_hostile_network_or_holder_cannot_forge_a_key() -> None:
+    """A vpc-id from a log file, a Name tag from EC2: data, kept out of the keys' separators."""
+    key = qualified("vpc-a|10.0.0.9|443|6|ACCEPT", "10.0.3.30", "web/1@x|y")
+    assert key == "vpc-a%7C10.0.0.9%7C443%7C6%7CACCEPT/10.0.3.30@web%2F1%40x%7Cy"
+    assert "|" not in key and key.count("/") == 1 and key.count("@") == 1
 
 
 # -- two accounts, one range, in the live store -------------------------------------------------------
