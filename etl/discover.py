@@ -14,6 +14,7 @@ written once per VPC and account.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -74,35 +75,41 @@ def make_ec2_client(profile: str | None, region: str | None, endpoint_url: str |
 def discover_known_ips(ec2: EC2Client, *, page_size: int | None = None) -> list[Entry]:
     """Known-ips entries for the client's region: VPC CIDRs (role vpc), subnets (role subnet), then
     every address of every network interface, each network once."""
-    region = ec2.meta.region_name
-    try:
+    with ec2_errors(ec2.meta.region_name, f"discovery needs {_PERMISSIONS}"):
         return _discover(ec2, {"PageSize": page_size} if page_size else {})
+
+
+@contextlib.contextmanager
+def ec2_errors(region: str, needs: str) -> Iterator[None]:
+    """botocore's errors as one sentence each; `needs` says which permissions the caller needs."""
+    try:
+        yield
     except NoCredentialsError as error:
         raise SourceError(
             f"no AWS credentials found to query EC2 in {region}: use --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID"
         ) from error
     except ClientError as error:
-        raise SourceError(_refusal(error, region)) from error
+        raise SourceError(_refusal(error, region, needs)) from error
     except BotoCoreError as error:  # unreachable endpoint, expired SSO token, ...: their own words
         raise SourceError(f"cannot query EC2 in {region}: {error}") from error
 
 
-def _refusal(error: ClientError, region: str) -> str:
+def _refusal(error: ClientError, region: str, needs: str) -> str:
     code = error.response.get("Error", {}).get("Code", "")
     if code in _CREDENTIALS_REFUSED:
         return f"EC2 in {region} does not accept the AWS credentials in use ({code}); check --profile or AWS_PROFILE"
     if code in _PERMISSION_DENIED:
-        return f"EC2 in {region} refused {error.operation_name} ({code}); discovery needs {_PERMISSIONS}"
+        return f"EC2 in {region} refused {error.operation_name} ({code}); {needs}"
     message = error.response.get("Error", {}).get("Message", "")
     return f"EC2 in {region} failed {error.operation_name}: {code} {message}".rstrip()
 
 
 def _discover(ec2: EC2Client, paging: Mapping[str, int]) -> list[Entry]:
-    vpcs = list(_get(ec2, "describe_vpcs", "Vpcs", paging))
-    subnets = list(_get(ec2, "describe_subnets", "Subnets", paging))
-    interfaces = list(_get(ec2, "describe_network_interfaces", "NetworkInterfaces", paging))
-    managed = _nat_gateway_names(_get(ec2, "describe_nat_gateways", "NatGateways", paging))
-    managed.update(_endpoint_names(_get(ec2, "describe_vpc_endpoints", "VpcEndpoints", paging)))
+    vpcs = list(get_all(ec2, "describe_vpcs", "Vpcs", paging))
+    subnets = list(get_all(ec2, "describe_subnets", "Subnets", paging))
+    interfaces = list(get_all(ec2, "describe_network_interfaces", "NetworkInterfaces", paging))
+    managed = _nat_gateway_names(get_all(ec2, "describe_nat_gateways", "NatGateways", paging))
+    managed.update(_endpoint_names(get_all(ec2, "describe_vpc_endpoints", "VpcEndpoints", paging)))
     instance_ids = sorted(
         {i["Attachment"]["InstanceId"] for i in interfaces if "InstanceId" in i.get("Attachment", {})}
     )
@@ -117,11 +124,11 @@ def _discover(ec2: EC2Client, paging: Mapping[str, int]) -> list[Entry]:
         subnet = interface.get("SubnetId", "")
         group = groups.get(subnet) or vpc_names.get(interface.get("VpcId", ""))
         place = _place(interface, subnet=subnet, az=zones.get(subnet), eni=interface["NetworkInterfaceId"])
-        entries += [_entry("ip", address, name, group, role, place) for address in _addresses(interface)]
+        entries += [_entry("ip", address, name, group, role, place) for address in interface_addresses(interface)]
     return _first_per_place(sorted(entries, key=entry_order))
 
 
-def _get(ec2: EC2Client, operation: str, key: str, paging: Mapping[str, int], **params: Any) -> Iterator[Resource]:
+def get_all(ec2: EC2Client, operation: str, key: str, paging: Mapping[str, int], **params: Any) -> Iterator[Resource]:
     pages = ec2.get_paginator(operation).paginate(PaginationConfig=dict(paging), **params)
     for page in pages:
         yield from page.get(key, [])
@@ -133,7 +140,7 @@ def _get_instances(ec2: EC2Client, ids: list[str], paging: Mapping[str, int]) ->
     for at in range(0, len(ids), _IDS_PER_FILTER):
         batch = ids[at : at + _IDS_PER_FILTER]
         filters = [{"Name": "instance-id", "Values": batch}]
-        for reservation in _get(ec2, "describe_instances", "Reservations", paging, Filters=filters):
+        for reservation in get_all(ec2, "describe_instances", "Reservations", paging, Filters=filters):
             yield from reservation.get("Instances", [])
 
 
@@ -185,7 +192,7 @@ def _identify(
     return _name_tag(interface) or f"{kind.replace('_', '-')} {interface_id}", _TYPE_ROLES.get(kind, "interface")
 
 
-def _addresses(interface: Resource) -> list[str]:
+def interface_addresses(interface: Resource) -> list[str]:
     """Every private address, the public address associated with each, and every IPv6 address."""
     found = []
     for private in interface.get("PrivateIpAddresses", []):
