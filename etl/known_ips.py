@@ -25,6 +25,7 @@ import yaml
 
 from etl.classify import IPNetwork, PrefixTable, address_number
 from etl.errors import UsageError
+from etl.yamlfile import compose, line
 
 FIELDS = ("ip", "cidr", "name", "group", "role", "vpc", "account", "subnet", "az", "eni", "from", "to")
 PLACES = ("vpc", "account", "subnet", "az", "eni")  # where an entry is, as the node shows it
@@ -283,51 +284,30 @@ def _hint(key: str, value: str) -> str:
         return ""
 
 
-def _read(path: Path) -> yaml.Node | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read the known-ips file {path}: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise UsageError(f"the known-ips file {path} is not UTF-8 text") from error
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}{line}: not valid YAML ({error.problem or error.context})") from error
-    except yaml.YAMLError as error:
-        raise UsageError(f"{path}: not valid YAML ({error})") from error
-
-
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
 def _yaml_entries(path: Path) -> list[tuple[Mapping[str, object], Where]]:
-    root = _read(path)
+    root = compose(path, "the known-ips file")
     if root is None:
         return []
     if not isinstance(root, yaml.SequenceNode):
-        raise UsageError(f"{path} line {_line(root)}: the file must be a list of entries, each starting with `- `")
+        raise UsageError(f"{path} line {line(root)}: the file must be a list of entries, each starting with `- `")
     return [_yaml_entry(item, path) for item in root.value]
 
 
 def _yaml_entry(item: yaml.Node, path: Path) -> tuple[Mapping[str, object], Where]:
     if not isinstance(item, yaml.MappingNode):
-        raise UsageError(f"{path} line {_line(item)}: an entry is a mapping, like `- {{ip: 10.0.0.5, name: web}}`")
+        raise UsageError(f"{path} line {line(item)}: an entry is a mapping, like `- {{ip: 10.0.0.5, name: web}}`")
     fields: dict[str, object] = {}
     lines: dict[str, int] = {}
     for key_node, value_node in item.value:
         key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
         if key in fields:
-            raise UsageError(f"{path} line {_line(key_node)}: `{key}` is given twice in one entry")
+            raise UsageError(f"{path} line {line(key_node)}: `{key}` is given twice in one entry")
         if not isinstance(value_node, yaml.ScalarNode):
-            raise UsageError(f"{path} line {_line(value_node)}: `{key}` must be a single value")
+            raise UsageError(f"{path} line {line(value_node)}: `{key}` must be a single value")
         # The text as written: `name: yes` is the name "yes", not True, and `ip: 1:2:3:4:5:6:7:8` stays an address.
         fields[key] = None if value_node.tag == _NULL_TAG else value_node.value
-        lines[key] = _line(value_node)
-    start = _line(item)
+        lines[key] = line(value_node)
+    start = line(item)
     return fields, lambda key: f"{path} line {lines.get(key, start) if key else start}"
 
 

@@ -24,6 +24,7 @@ EDGE_FIELDS = (
     "replies",
     "first_seen",
     "last_seen",
+    "flag",  # why the edge is drawn highlighted (a policy violation, say); a query may return one too
 )
 GROUP_KEYS = ("name", "group")
 _SUMMED = ("count", "packets", "bytes", "requests", "replies")
@@ -66,6 +67,11 @@ def graph_from_rows(rows: list[dict[str, Any]], *, group_by: str | None = None) 
     return ViewGraph(nodes=nodes, edges=edges)
 
 
+def edge_index(graph: ViewGraph) -> dict[EdgeKey, int]:
+    """Each edge's position in ``graph.edges`` by (src, dst, port, protocol, action): how a page refers to it."""
+    return {_edge_key(edge): index for index, edge in enumerate(graph.edges)}
+
+
 def time_window(graph: ViewGraph) -> tuple[int | None, int | None]:
     """Earliest ``first_seen`` and latest ``last_seen`` over the edges (None when unknown)."""
     firsts = [e["first_seen"] for e in graph.edges if e.get("first_seen") is not None]
@@ -96,7 +102,8 @@ class _Collector:
         ends = {}
         for end in ("src", "dst"):
             props = {f: row.get(f"{end}_{f}") for f in ("name", "group", "scope", "network")}
-            ends[end] = qualified(props["network"], row[end])  # the node's key: an address of a network
+            # The node's key: an address of a network, unless the row gives it whole.
+            ends[end] = str(row.get(f"{end}_key") or qualified(props["network"], row[end]))
             self._add_node(ends[end], props, row[end])
         self._add_edge(ends["src"], ends["dst"], {f: row.get(f) for f in EDGE_FIELDS})
 

@@ -23,8 +23,16 @@ _SCRIPT_ESCAPES = str.maketrans(
 )
 
 
-def render_html(graph: ViewGraph, *, title: str, params: dict[str, object], subtitle: str | None = None) -> str:
-    """The page for ``graph``; raises ValueError when there is nothing to draw."""
+def render_html(
+    graph: ViewGraph,
+    *,
+    title: str,
+    params: dict[str, object],
+    subtitle: str | None = None,
+    findings: list[dict[str, object]] | None = None,
+) -> str:
+    """The page for ``graph``; raises ValueError when there is nothing to draw. ``findings`` fill the side
+    panel: ``{"title", "items": [{"text", "edges": [index in graph.edges]}]}`` per heading."""
     if graph.is_empty:
         raise ValueError(EMPTY_GRAPH_MESSAGE)
     first, last = time_window(graph)
@@ -33,6 +41,7 @@ def render_html(graph: ViewGraph, *, title: str, params: dict[str, object], subt
         "subtitle": subtitle,
         "params": params,
         "window": {"from": _utc_iso(first), "to": _utc_iso(last)},
+        "findings": findings or [],
     }
     parts = {
         "vis_network": _asset("assets/vis-network.min.js"),

@@ -12,6 +12,7 @@ from etl.cli.common import State, errors
 from etl.cli.graph import db_app, query_app, view
 from etl.cli.load import demo, load, parse
 from etl.cli.names import known_ips_app, reveal
+from etl.cli.policy import audit_app, check
 from etl.config import Settings, resolve_settings
 
 # Local variables in a traceback would print settings, keys and passwords (typer shows them by default).
@@ -23,7 +24,8 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
 app.add_typer(known_ips_app, name="known-ips")
-for command in (view, load, parse, demo, reveal):
+app.add_typer(audit_app, name="audit")
+for command in (view, load, parse, demo, reveal, check):
     app.command()(command)
 
 
