@@ -183,14 +183,16 @@ def test_each_kind_of_finding_once(groups: Groups, tmp_path: Path) -> None:
     assert (refused["group"], refused["conversations"], refused["peers"], refused["count"]) == (
         groups.ids["bastion"], 1, 1, 3)  # fmt: skip
     assert [(c["client"], c["server"], c["port"]) for c in refused["attempts"]] == [(SCANNER, BASTION_IP, 3389)]
+    assert found["window"] == {"start": None, "end": None}
     assert _audit(groups, "--fail-on", "unused")[0] == 4
     assert _audit(groups, "--fail-on", "wide")[0] == 4
 
 
 def test_the_control_set_produces_no_finding(groups: Groups, tmp_path: Path) -> None:
     _load(CONTROL, groups.account, tmp_path)
-    status, found = _audit(groups, "--fail-on", "unused,wide")
+    status, found = _audit(groups, "--fail-on", "unused,wide", "--start", "2026-01-01T00:00:00Z")
     assert status == 0
+    assert found["window"] == {"start": "2026-01-01T00:00:00Z", "end": None}
     assert (found["unused_rules"], found["wide_rules"], found["rejected"]) == ([], [], [])
     used = {_rule_of(r, groups): (r["conversations"], r["peers"], r["count"]) for r in found["rules"]}
     assert used == _expected_use(CONTROL)

@@ -48,9 +48,20 @@ class Window:
 
     @property
     def params(self) -> dict[str, object]:
-        """The window as a view's header shows it."""
-        shown = {"start": self.start, "end": self.end}
-        return {k: datetime.fromtimestamp(v, UTC).isoformat().replace("+00:00", "Z") for k, v in shown.items() if v}
+        """The window's ends that were given, as a view's header shows them."""
+        return {k: v for k, v in self.as_json().items() if v is not None}
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"start": _iso(self.start), "end": _iso(self.end)}
+
+    def __str__(self) -> str:
+        if self.start is None and self.end is None:
+            return "over all the graph holds"
+        return f"from {_iso(self.start) or 'the first record'} to {_iso(self.end) or 'the last'}"
+
+
+def _iso(moment: int | None) -> str | None:
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _window(start: str | None, end: str | None) -> Window:
@@ -158,7 +169,7 @@ def check(
         _write(output_path, lambda: _check_page(findings, policy_path, window))
     err.print(
         literal(
-            f"{len(conversations):,} conversations in the window, {len(findings.guarded):,} into guarded addresses: "
+            f"{len(conversations):,} conversations {window}, {len(findings.guarded):,} into guarded addresses: "
             f"{len(findings.violations):,} violations, {len(findings.unused_rules):,} unused rules, "
             f"{len(findings.missing):,} missing, {len(findings.rejected):,} rejected attempts"
             + (f"; {findings.unchecked:,} without an action were not checked" if findings.unchecked else "")
@@ -217,12 +228,12 @@ def audit_security_groups(
             ends, conversations, real = _observe(state, store, window)
         _require_real(real)
         result = audit_groups(inventory, ends, conversations, narrow)
-        _emit(result.as_json(), format, lambda: _tables(result))
+        _emit(result.as_json() | {"window": window.as_json()}, format, lambda: _tables(result))
         _write(output_path, lambda: _audit_page(result, window))
     err.print(
         literal(
-            f"{len(inventory.groups):,} groups, {len(result.uses):,} rules, {len(conversations):,} conversations in "
-            f"the window: {len(result.unused):,} rules with no traffic, {len(result.wide):,} wide rules used "
+            f"{len(inventory.groups):,} groups, {len(result.uses):,} inbound rules, {len(conversations):,} "
+            f"conversations {window}: {len(result.unused):,} rules with no traffic, {len(result.wide):,} wide rules used "
             f"narrowly, {len(result.refusals):,} groups refused traffic"
         ),
         highlight=False,
