@@ -7,6 +7,7 @@ reply or both), so every expected count below is a sum of the lines' own fields.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from etl.cli import app
 from etl.errors import UsageError
 from etl.graph.store import GraphStore
-from etl.policy.observed import End, conversations
+from etl.policy.observed import End, conversations, real_addresses
 from etl.policy.rules import Vocabulary, read_policy
 from tests.browser import wait_until_laid_out
 from tests.test_viewer_browser import OpenedView
@@ -230,6 +231,20 @@ def _edge(src: str, dst: str, requests: int | None, replies: int | None, count: 
 def test_edges_fold_into_conversations(edges: list[dict[str, Any]], client: str, count: int) -> None:
     (conversation,) = conversations(edges, {"a": A, "b": B})
     assert (conversation.client.key, conversation.count, conversation.bytes) == (client, count, 10 * count)
+
+
+def test_only_pseudonyms_of_addresses_are_revealed() -> None:
+    rows = [{"id": "10.0.3.30"}, {"id": "97.68.175.5", "pseudonymized": True},
+            {"id": "97.68.0.0/16", "pseudonymized": True, "prefix": True}, {"id": "pub-7f3a9c", "pseudonymized": True}]  # fmt: skip
+    asked: list[list[str]] = []
+
+    def reveal(ids: Sequence[str]) -> list[str]:
+        asked.append(list(ids))
+        return ["10.0.1.11" for _ in ids]
+
+    assert real_addresses(rows, reveal) == ["10.0.3.30", "10.0.1.11", None, None]
+    assert asked == [["97.68.175.5"]]  # one batch, of what can be an address's pseudonym
+    assert real_addresses(rows, None) == ["10.0.3.30", None, None, None]
 
 
 # -- each policy error is one sentence ---------------------------------------------------------------------

@@ -88,7 +88,7 @@ def _observe(state: State, store: GraphStore, window: Window) -> tuple[list[End]
     from etl.pseudonymize import Pseudonymizer, existing_key
 
     key = existing_key(state.settings.home, state.settings.key)
-    ends, conversations = observe(store, window.start, window.end, Pseudonymizer(key).reveal if key else None)
+    ends, conversations = observe(store, window.start, window.end, Pseudonymizer(key).reveals if key else None)
     return ends, conversations, key is not None or not any(e.pseudonymized for e in ends)
 
 

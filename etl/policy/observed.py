@@ -14,7 +14,7 @@ port happens to be lower than the port it probes makes its edge look like a repl
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -115,15 +115,12 @@ class Conversation:
         )
 
 
-Reveal = Callable[[str], str]
+Reveal = Callable[[Sequence[str]], list[str]]
 
 
-def end_of(row: Mapping[str, Any], reveal: Reveal | None) -> End:
-    """An address row of ADDRESSES as an End; `reveal` turns a pseudonym back into the real address."""
+def end_of(row: Mapping[str, Any], real: str | None) -> End:
+    """An address row of ADDRESSES as an End whose real address is `real`."""
     ident = str(row["id"])
-    real: str | None = ident
-    if row.get("pseudonymized"):
-        real = reveal(ident) if reveal is not None and not row.get("prefix") else None
     return End(
         key=str(row.get("key") or ident),
         id=ident,
@@ -137,6 +134,18 @@ def end_of(row: Mapping[str, Any], reveal: Reveal | None) -> End:
         eni=row.get("eni"),
         pseudonymized=bool(row.get("pseudonymized")),
     )
+
+
+def real_addresses(rows: Sequence[Mapping[str, Any]], reveal: Reveal | None) -> list[str | None]:
+    """Each address row's real address: its id, or what `reveal` makes of a pseudonym (all in one batch);
+    None for a pseudonym without `reveal`, and for a pseudonymized public prefix."""
+    hidden = [i for i, row in enumerate(rows) if row.get("pseudonymized")]
+    revealable = [i for i in hidden if not rows[i].get("prefix") and _net(str(rows[i]["id"])) is not None]
+    reals: list[str | None] = [None if row.get("pseudonymized") else str(row["id"]) for row in rows]
+    if reveal is not None:
+        for i, real in zip(revealable, reveal([str(rows[i]["id"]) for i in revealable]), strict=True):
+            reals[i] = real
+    return reals
 
 
 def _net(address: str | None) -> IPNetwork | None:
@@ -203,6 +212,6 @@ def observe(
 ) -> tuple[list[End], list[Conversation]]:
     """Every address of the graph, and the conversations of the edges seen in [start, end)."""
     _, rows = store.query(ADDRESSES, {})
-    ends = [end_of(row, reveal) for row in rows]
+    ends = [end_of(row, real) for row, real in zip(rows, real_addresses(rows, reveal), strict=True)]
     _, edges = store.query(EDGES, {"start": start, "end": end})
     return ends, conversations(edges, {e.key: e for e in ends})
