@@ -27,7 +27,7 @@ from tests.test_discover import no_aws_config as no_aws_config
 
 runner = CliRunner()
 T0 = 1_767_225_600
-REGION = "eu-north-1"  # a region no other test module uses: moto's state is shared in-process
+REGION = "sa-east-1"  # a region no other test module uses: moto's state is shared in-process
 MOTO_ACCOUNT = "123456789012"
 V2 = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"

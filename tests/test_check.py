@@ -234,7 +234,7 @@ def test_edges_fold_into_conversations(edges: list[dict[str, Any]], client: str,
 
 
 def test_only_pseudonyms_of_addresses_are_revealed() -> None:
-    rows = [{"id": "10.0.3.30"}, {"id": "97.68.175.5", "pseudonymized": True},
+    rows: list[dict[str, Any]] = [{"id": "10.0.3.30"}, {"id": "97.68.175.5", "pseudonymized": True},
             {"id": "97.68.0.0/16", "pseudonymized": True, "prefix": True}, {"id": "pub-7f3a9c", "pseudonymized": True}]  # fmt: skip
     asked: list[list[str]] = []
 

@@ -33,7 +33,7 @@ from tests.test_s3 import Moto, moto  # noqa: F401 (a fixture)
 pytestmark = pytest.mark.integration
 README = Path(__file__).parents[1] / "README.md"
 VPCFLOW = [sys.executable, "-m", "etl"]
-DOCUMENTED_EXITS = {0, 1, 2, 3}  # README, "Exit codes"; 130/143 are for signals, sent by no run here
+DOCUMENTED_EXITS = {0, 1, 2, 3, 4}  # README, "Exit codes"; 130/143 are for signals, sent by no run here
 AWS_SECRET = "hostile-world-aws-secret-key"
 HEADER = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
@@ -94,6 +94,13 @@ def build_world(root: Path) -> None:
         f'- {{ip: {ip}, name: "{_yaml_escaped(name)}", group: "{_yaml_escaped(name)}"}}' for ip, name in NAMES.items()
     ]
     (root / "known-ips.yaml").write_text("\n".join(entries) + "\n")
+    # Policies naming the hostile names, as a policy's author would copy them from a view.
+    hostile = [_yaml_escaped(name) for name in NAMES.values()]
+    (root / "policy.yaml").write_text(
+        f'guard: [any]\nallow:\n  - {{from: "{hostile[3]}", to: "{hostile[0]}", ports: [443]}}\n'
+        f'expect:\n  - {{from: "{hostile[1]}", to: "{hostile[4]}"}}\n'
+    )
+    (root / "names-unknown.yaml").write_text(f'guard: ["{hostile[0]}[/bold]"]\n')
     (root / "my-question.cypher").write_text("// title: Innocent looking\nMATCH (n) DETACH DELETE n\n")
     (root / "everything.cypher").write_text("// title: Everything\nMATCH (n) RETURN n\n")
 
@@ -163,6 +170,17 @@ HOSTILE_RUNS: dict[str, list[list[str]]] = {
     "view": [
         ["view", "top-edges", "-o", "missing-folder/view.html"],
         ["view", "everything.cypher", "-o", "everything.html"],
+    ],
+    "check": [
+        ["check", "policy.yaml"],
+        ["check", "policy.yaml", "--format", "json"],
+        ["check", "policy.yaml", "-o", "check.html"],
+        ["check", "names-unknown.yaml"],
+        ["check", f"missing{ESCAPES}.yaml"],
+    ],
+    "audit security-groups": [
+        ["audit", "security-groups", "--region", "eu-west-1", "-o", "audit.html"],
+        ["audit", "security-groups", "--from-graph"],
     ],
     "db status": [["db", "status"]],
     "db serve": [["db", "serve"]],  # the state directory is served already: one sentence, no hang

@@ -36,13 +36,14 @@ def render_html(
     if graph.is_empty:
         raise ValueError(EMPTY_GRAPH_MESSAGE)
     first, last = time_window(graph)
-    meta = {
+    meta: dict[str, object] = {
         "title": title,
         "subtitle": subtitle,
         "params": params,
         "window": {"from": _utc_iso(first), "to": _utc_iso(last)},
-        "findings": findings or [],
     }
+    if findings:
+        meta["findings"] = findings
     parts = {
         "vis_network": _asset("assets/vis-network.min.js"),
         "data": script_json({"meta": meta, "nodes": graph.nodes, "edges": graph.edges}),
