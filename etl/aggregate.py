@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.buckets import DAY
+
 EDGE_KEYS = ("src", "dst", "port", "protocol", "action")
 EDGE_SCHEMA = pa.schema(
     [
@@ -27,6 +29,7 @@ EDGE_SCHEMA = pa.schema(
         ("port", pa.int64()),
         ("protocol", pa.int64()),
         ("action", pa.string()),
+        ("bucket", pa.int64()),  # the start of the time bucket (Context.bucket seconds) the records began in
         ("count", pa.int64()),
         ("packets", pa.int64()),
         ("bytes", pa.int64()),
@@ -39,7 +42,7 @@ EDGE_SCHEMA = pa.schema(
 # The logging interface's vpc-id and account-id, and the era: the index of the first of the inventory's
 # switch times (KnownIPs.switch_times) after the record's start; null without any.
 CONTEXT_KEYS = ("vpc", "account", "era")
-LOGGED_KEYS = (*EDGE_KEYS, *CONTEXT_KEYS)
+LOGGED_KEYS = (*EDGE_KEYS, "bucket", *CONTEXT_KEYS)
 LOGGED_SCHEMA = pa.schema([*EDGE_SCHEMA, ("vpc", pa.string()), ("account", pa.string()), ("era", pa.int64())])
 # What a record says of the interface that logged it: its id, zone and subnet, and (version 7) the ECS
 # task it belongs to.
@@ -56,7 +59,7 @@ INTERFACE_SCHEMA = pa.schema(
 ENDS_SCHEMA = INTERFACE_SCHEMA.append(pa.field("records", pa.int64()))
 _NO_TEXT = pa.scalar(None, pa.string())
 PACKET_SCHEMA = pa.schema(
-    [*(LOGGED_SCHEMA.field(k) for k in LOGGED_KEYS), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
+    [*(LOGGED_SCHEMA.field(k) for k in (*EDGE_KEYS, *CONTEXT_KEYS)), ("pkt_src", pa.string()), ("pkt_dst", pa.string())]
 )
 # The record fields edges are made of: a load reads no others.
 RECORD_FIELDS = frozenset((
@@ -100,6 +103,7 @@ class Context:
 
     account: str | None = None
     switches: Sequence[int] = ()
+    bucket: int = DAY  # seconds: an edge's counts are kept per bucket of this length (the store's choice)
 
 
 _NO_CONTEXT = Context()
@@ -108,8 +112,9 @@ _NO_CONTEXT = Context()
 def _keys(
     records: pa.Table, packet: bool = False, context: Context = _NO_CONTEXT
 ) -> dict[str, pa.ChunkedArray | pa.Array]:
-    """An edge's key columns (LOGGED_KEYS); with `packet`, its ends are the packet's addresses where the
-    record has them (the client behind a NAT gateway, the far end through a transit gateway)."""
+    """An edge's key columns but its bucket (EDGE_KEYS and CONTEXT_KEYS); with `packet`, its ends are
+    the packet's addresses where the record has them (the client behind a NAT gateway, the far end
+    through a transit gateway)."""
     src, dst = _column(records, "srcaddr", pa.string()), _column(records, "dstaddr", pa.string())
     if packet:
         src = pc.coalesce(_column(records, "pkt-srcaddr", pa.string()), src)
@@ -122,6 +127,11 @@ def _keys(
         "action": pc.fill_null(_column(records, "action", pa.string()), UNKNOWN_ACTION),
         **_context(records, context),
     }
+
+
+def _bucket(start: pa.ChunkedArray | pa.Array, seconds: int) -> pa.ChunkedArray | pa.Array:
+    """The start of the bucket each record began in (flow-log times are positive: division floors)."""
+    return pc.multiply(pc.divide(start, seconds), seconds)
 
 
 def _context(records: pa.Table, context: Context) -> dict[str, pa.ChunkedArray | pa.Array]:
@@ -212,6 +222,7 @@ def edges(records: pa.Table, packet: bool = False, context: Context = _NO_CONTEX
     keyed = pa.table(
         {
             **_keys(records, packet, context),
+            "bucket": _bucket(_column(records, "start", pa.int64()), context.bucket),
             "traffic": _is_traffic(records),
             "packets": _column(records, "packets", pa.int64()),
             "bytes": _column(records, "bytes", pa.int64()),
@@ -220,9 +231,11 @@ def edges(records: pa.Table, packet: bool = False, context: Context = _NO_CONTEX
             "last_seen": _column(records, "end", pa.int64()),
         }
     )
-    # A block of records mostly comes from one network: a key column with one value is left out of
-    # the grouping (two string keys cost a tenth of a dry run) and put back as a constant.
-    constant = {name: value for name in CONTEXT_KEYS if (value := _only_value(keyed[name])) is not _SEVERAL}
+    # A block of records mostly comes from one network and one time bucket: a key column with one value
+    # is left out of the grouping (two string keys cost a tenth of a dry run) and put back as a constant.
+    constant = {
+        name: value for name in ("bucket", *CONTEXT_KEYS) if (value := _only_value(keyed[name])) is not _SEVERAL
+    }
     grouped = keyed.group_by([k for k in (*LOGGED_KEYS, "traffic") if k not in constant], use_threads=False).aggregate(
         [
             ([], "count_all"),

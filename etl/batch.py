@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -22,10 +23,17 @@ from etl.aggregate import EDGE_KEYS, EDGE_SCHEMA, SUMS
 from etl.known_ips import PLACES
 from etl.parse import ParseStats
 
-# An edge as the graph shows it: its ends are the keys of their Address nodes, and the packet-level
-# addresses (NAT, transit) that differ from them ride along, null when there are none.
+# An edge in one time bucket as the graph shows it: its ends are the keys of their Address nodes, and
+# the packet-level addresses (NAT, transit) that differ from them ride along, null when there are none.
 FLOW_SCHEMA = EDGE_SCHEMA.append(pa.field("pkt_srcaddrs", pa.list_(pa.string()))).append(
     pa.field("pkt_dstaddrs", pa.list_(pa.string()))
+)
+# What an edge keeps per time bucket, as parallel lists: the buckets' starts (ascending) and their sums.
+BUCKET_SUMS = ("count", "packets", "bytes")
+BUCKETS = ("buckets", *(f"bucket_{name}" for name in BUCKET_SUMS))
+# An edge as one row, its buckets in lists: what the store writes.
+EDGE_ROW_SCHEMA = pa.schema(
+    [*(f for f in FLOW_SCHEMA if f.name != "bucket"), *(pa.field(name, pa.list_(pa.int64())) for name in BUCKETS)]
 )
 # An address's `key` is its identity: its id, qualified by its network when it has one (etl/networks.py).
 ADDRESS_SCHEMA = pa.schema(
@@ -46,7 +54,7 @@ ADDRESS_SCHEMA = pa.schema(
 )
 # The order of the list a file adds to an edge; cypher.ADD_TO_FLOWS reads it by position. The
 # packet-level addresses (NAT, transit) are unioned, first/last seen widened.
-ADDED = (*SUMS, "first_seen", "last_seen", "pkt_srcaddrs", "pkt_dstaddrs")
+ADDED = (*SUMS, "first_seen", "last_seen", "pkt_srcaddrs", "pkt_dstaddrs", *BUCKETS)
 # What identifies an edge besides its ends, in the order cypher.CREATE_FLOWS reads after the key.
 ATTRIBUTES = ("port", "protocol", "action")
 # A contribution in Arrow's IPC file format starts with this; older ledger entries hold zlib'd JSON.
@@ -65,27 +73,64 @@ def key_endpoints(key: str) -> tuple[str, str]:
     return src, dst
 
 
+def per_edge(rows: pa.Table) -> pa.Table:
+    """Rows of FLOW_SCHEMA (one per edge and bucket) as EDGE_ROW_SCHEMA: one per edge, its totals summed
+    and its buckets listed in ascending order."""
+    single = _constant(rows["bucket"])
+    if single:  # a file within one bucket, the usual case: every edge has one row already
+        offsets = pa.array(np.arange(rows.num_rows + 1, dtype=np.int32))
+        lists = {name: pa.ListArray.from_arrays(offsets, rows[column].combine_chunks())
+                 for name, column in zip(BUCKETS, ("bucket", *BUCKET_SUMS), strict=True)}  # fmt: skip
+        return pa.table({**{n: rows[n] for n in EDGE_ROW_SCHEMA.names if n not in BUCKETS}, **lists}, EDGE_ROW_SCHEMA)
+    ordered = rows.sort_by([("bucket", "ascending")]).append_column("at", pa.array(range(rows.num_rows), pa.int64()))
+    grouped = ordered.group_by(list(EDGE_KEYS), use_threads=False).aggregate(
+        [*((name, "sum") for name in SUMS), ("first_seen", "min"), ("last_seen", "max"), ("at", "min"),
+         *((column, "list") for column in ("bucket", *BUCKET_SUMS))]
+    )  # fmt: skip
+    first = grouped["at_min"]
+    columns = {name: grouped[name] for name in EDGE_KEYS} | {name: grouped[f"{name}_sum"] for name in SUMS}
+    columns |= {"first_seen": grouped["first_seen_min"], "last_seen": grouped["last_seen_max"]}
+    columns |= {name: ordered[name].take(first) for name in ("pkt_srcaddrs", "pkt_dstaddrs")}
+    columns |= {name: grouped[f"{column}_list"] for name, column in zip(BUCKETS, ("bucket", *BUCKET_SUMS), strict=True)}
+    return pa.table(columns).select(EDGE_ROW_SCHEMA.names).cast(EDGE_ROW_SCHEMA)
+
+
+def _constant(column: pa.ChunkedArray) -> bool:
+    if len(column) == 0:
+        return True
+    bounds = pc.min_max(column)
+    return bool(bounds["min"].as_py() == bounds["max"].as_py())
+
+
 def encode_contribution(keys: pa.Array, edges: pa.Table) -> bytes:
-    """What a file added to each edge (its keys and sums), as compressed Arrow: a reload or a changed
-    file subtracts it."""
-    table = pa.table([keys, *(edges[name] for name in SUMS)], names=["key", *SUMS])
+    """What a file added to each edge (its keys, sums and buckets), as compressed Arrow: a reload or a
+    changed file subtracts it."""
+    table = pa.table([keys, *(edges[name] for name in (*SUMS, *BUCKETS))], names=["key", *SUMS, *BUCKETS])
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema, options=_CONTRIBUTION_OPTIONS) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
 
-def decode_contribution(blob: bytes) -> dict[str, dict[str, int]]:
-    """Key -> sums; reads the zlib'd JSON of ledger entries written before the Arrow form too."""
+def decode_contribution(blob: bytes) -> dict[str, dict[str, Any]]:
+    """Key -> sums and bucket lists; reads the zlib'd JSON of ledger entries written before the Arrow
+    form too. Entries from before buckets have none (None): what they added was never in an edge's buckets."""
     if not blob.startswith(_ARROW_MAGIC):
         # Entries before requests and replies were counted hold only the first sums: the rest are 0.
         decoded = json.loads(zlib.decompress(blob))
-        return {key: dict(zip(SUMS, [*sums, *[0] * (len(SUMS) - len(sums))], strict=True)) for key, *sums in decoded}
+        return {
+            key: dict(zip(SUMS, [*sums, *[0] * (len(SUMS) - len(sums))], strict=True)) | dict.fromkeys(BUCKETS)
+            for key, *sums in decoded
+        }
     table = pa.ipc.open_file(pa.BufferReader(blob)).read_all()
     for name in SUMS:
         if name not in table.column_names:
             table = table.append_column(name, pa.repeat(pa.scalar(0, pa.int64()), table.num_rows))
-    sums = [dict(zip(SUMS, row, strict=True)) for row in _lists(table, SUMS)]
+    for name in BUCKETS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.list_(pa.int64())))
+    names = (*SUMS, *BUCKETS)
+    sums = [dict(zip(names, row, strict=True)) for row in _lists(table, names)]
     return dict(zip(table["key"].to_pylist(), sums, strict=True))
 
 
@@ -100,14 +145,15 @@ class FlowRows:
     less to pack and unpack than maps with the same field names on every row. The lists are built
     from the columns on first use, in the process that writes."""
 
-    table: pa.Table  # FLOW_SCHEMA
+    table: pa.Table  # EDGE_ROW_SCHEMA
     key_column: pa.Array
     contribution: bytes
 
     @classmethod
     def of(cls, edges: pa.Table) -> FlowRows:
-        keys = flow_keys(edges)
-        return cls(edges, keys, encode_contribution(keys, edges))
+        table = per_edge(edges)
+        keys = flow_keys(table)
+        return cls(table, keys, encode_contribution(keys, table))
 
     @cached_property
     def keys(self) -> list[str]:
@@ -130,7 +176,7 @@ class FlowRows:
 class FileBatch:
     source_id: str
     digest: str
-    edges: pa.Table  # FLOW_SCHEMA
+    edges: pa.Table  # FLOW_SCHEMA: one row per edge and time bucket
     addresses: pa.Table  # ADDRESS_SCHEMA
     stats: ParseStats = field(default_factory=ParseStats)
     seconds: dict[str, float] = field(default_factory=dict)  # time per stage of its preparation, for --debug
@@ -138,3 +184,8 @@ class FileBatch:
 
     def __post_init__(self) -> None:
         self.flows = FlowRows.of(self.edges)
+
+    @property
+    def edge_count(self) -> int:
+        """Distinct edges, whatever the buckets they span."""
+        return int(self.flows.table.num_rows)

@@ -17,6 +17,7 @@ from isal import isal_zlib
 
 from etl.aggregate import RECORD_FIELDS, Context, EdgeAccumulator
 from etl.batch import FileBatch
+from etl.buckets import DAY
 from etl.errors import SourceError, StoreUnavailableError, VpcflowError
 from etl.formats import read_tables
 from etl.identified import identified
@@ -54,6 +55,7 @@ class LoadOptions:
     end: int | None = None  # epoch seconds; records starting at or after it are left out
     naming: Naming = field(default_factory=Naming)
     addresses: str = "interface"  # or "packet": edges join pkt-srcaddr/pkt-dstaddr where records have them
+    bucket: int = DAY  # seconds: the store's time bucket (GraphStore.time_bucket)
 
 
 @dataclass
@@ -141,7 +143,7 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
 
     `digest` identifies the bytes in the ledger; by default the source's own."""
     stats = ParseStats()
-    context = Context(account_of(source.id), options.naming.known.switch_times)
+    context = Context(account_of(source.id), options.naming.known.switch_times, options.bucket)
     accumulator = EdgeAccumulator(packet=options.addresses == "packet", context=context)
     clock = time.perf_counter()
     aggregating = 0.0
@@ -209,7 +211,7 @@ def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, 
         return prepared
     if store is None:
         _log_stages(source.id, prepared.seconds)
-        return FileResult(source.id, "loaded", "dry run", prepared.stats, len(prepared.edges))
+        return FileResult(source.id, "loaded", "dry run", prepared.stats, prepared.edge_count)
     clock = time.perf_counter()
     outcome = store.load(prepared, reload=reload)
     _log_stages(source.id, prepared.seconds | {"write": time.perf_counter() - clock})

@@ -11,7 +11,8 @@ The header, one `// key: value` per line before the first line of Cypher:
     // writes: true                                         (the query may change the graph)
 
 TYPE is int (64-bit, as Cypher's integers), float, string, bool or time (epoch seconds, or ISO 8601
-read as UTC when it has no zone, passed to the query as epoch seconds).
+read as UTC when it has no zone, passed to the query as epoch seconds). A DEFAULT of `null` leaves
+the parameter unset (null) unless given: `since`/`until` windows are open that way.
 
 A query runs in a read transaction unless its header says `// writes: true`: a file that only looks
 like a question cannot delete the graph. `query run` and `view` say on stderr when a query writes.
@@ -31,6 +32,7 @@ from typing import Any
 from etl.errors import QueryError, UsageError
 
 _HEADER = re.compile(r"//\s*(\w[\w-]*)\s*:\s*(.*)")
+NULL = "null"
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -126,6 +128,19 @@ class SavedQuery:
         return values
 
 
+def shown_params(query: SavedQuery, values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as a view's header shows them: times in ISO 8601 (UTC), unset ones left out (an
+    open window says nothing)."""
+    types = {p.name: p.type for p in query.params}
+    return {
+        name: datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+        if types.get(name) == "time"
+        else value
+        for name, value in values.items()
+        if value is not None
+    }
+
+
 def browser_text(query: SavedQuery, values: dict[str, Any]) -> str:
     """Neo4j Browser `:param` lines for `values`, then the query: one paste into its editor runs it."""
     lines = [f":param {name} => {cypher_literal(value)};" for name, value in values.items()]
@@ -158,7 +173,7 @@ def _param(line: str, source: str) -> Param:
                          "identifier, TYPE one of " + ", ".join(_TYPES))  # fmt: skip
     name, type_, default = parts[:3]
     param = Param(name, type_, None, parts[3] if len(parts) > 3 else "")
-    return replace(param, default=_checked(param, default, source))
+    return param if default == NULL else replace(param, default=_checked(param, default, source))
 
 
 def _checked(param: Param, raw: str, source: str) -> Any:

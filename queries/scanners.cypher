@@ -2,16 +2,25 @@
 // description: Sources REJECTed on many ports or many hosts, with all their REJECT edges.
 // param: min_ports int 3 Flag a source REJECTed on at least this many distinct ports...
 // param: min_hosts int 3 ...or on at least this many distinct destination addresses.
-MATCH (s:Address)-[r:FLOW]->(t:Address)
-WHERE r.action = 'REJECT'
-WITH s, count(DISTINCT r.port) AS ports, count(DISTINCT t) AS hosts
-WHERE ports >= $min_ports OR hosts >= $min_hosts
-MATCH (s)-[f:FLOW]->(d:Address)
+// param: since time null Count only the time buckets that start at or after this (epoch seconds, or ISO 8601 such as 2026-01-05); null: from the first.
+// param: until time null ...and before this; null: to the last.
+MATCH (s:Address)-[f:FLOW]->(d:Address)
 WHERE f.action = 'REJECT'
+// The window: an edge's totals without since/until, else the sums of its buckets starting in [since, until).
+WITH s, d, f, CASE WHEN $since IS NULL AND $until IS NULL THEN [f.count, f.packets, f.bytes]
+     ELSE reduce(t = [0, 0, 0], i IN range(0, size(coalesce(f.buckets, [])) - 1) |
+                 CASE WHEN coalesce(f.buckets[i] >= $since, true) AND coalesce(f.buckets[i] < $until, true)
+                      THEN [t[0] + f.bucket_count[i], t[1] + f.bucket_packets[i], t[2] + f.bucket_bytes[i]] ELSE t END)
+     END AS w
+WHERE w[0] > 0
+WITH s, collect([d, f, w]) AS tries, count(DISTINCT f.port) AS ports, count(DISTINCT d) AS hosts
+WHERE ports >= $min_ports OR hosts >= $min_hosts
+UNWIND tries AS try
+WITH s, ports, hosts, try[0] AS d, try[1] AS f, try[2] AS w
 RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network,
        d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network,
        f.port AS port, f.protocol AS protocol, f.action AS action,
-       f.count AS count, f.packets AS packets, f.bytes AS bytes,
+       w[0] AS count, w[1] AS packets, w[2] AS bytes,
        f.first_seen AS first_seen, f.last_seen AS last_seen,
        ports AS rejected_ports, hosts AS rejected_hosts
 ORDER BY rejected_ports + rejected_hosts DESC, src, count DESC, dst, port

@@ -52,6 +52,7 @@ def test_replies_on_many_ephemeral_ports_make_one_edge() -> None:
             "port": 5432,
             "protocol": 6,
             "action": "ACCEPT",
+            "bucket": 0,  # the day that began at 0: the records start at 100 to 149
             "count": 50,
             "packets": 100,
             "bytes": 5000,

@@ -17,7 +17,7 @@ from etl.cli.common import State, err, errors, out
 from etl.cli.display import literal
 from etl.errors import UsageError
 from etl.graph.embedded import embedded_endpoint
-from etl.queries import browser_text, find_query, saved_queries
+from etl.queries import browser_text, find_query, saved_queries, shown_params
 from etl.stopping import stop_signals
 
 db_app = typer.Typer(no_args_is_help=True, help="The graph server: serve the embedded one, status, reset.")
@@ -158,7 +158,9 @@ def view(
             raise UsageError(f"--group-by takes name or group, not {group_by!r}")
         try:
             graph = graph_from_rows(rows, group_by=group_by)
-            page = render_html(graph, title=title or query.title, params=values, subtitle=query.description)
+            page = render_html(
+                graph, title=title or query.title, params=shown_params(query, values), subtitle=query.description
+            )
         except ValueError as error:
             raise UsageError(f"{query.name}: {error}") from error
         _write_page(output_path, page)

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from etl import demo as demo_data
 from etl import pipeline
+from etl.buckets import DAY, parse_bucket
 from etl.cli import report
 from etl.cli.common import State, err, errors, out
 from etl.cli.display import literal
@@ -80,6 +82,13 @@ def load(
             "records have them (the client behind a NAT gateway, the far end through a transit gateway)."
         ),
     ] = Addresses.interface,
+    bucket: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep each edge's counts per time bucket of this length: 1d (default), 1h, 15m... "
+            "Chosen by a store's first load, then the store's."
+        ),
+    ] = None,
     profile: ProfileOption = None,
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,
@@ -123,13 +132,16 @@ def load(
             naming,
             addresses.value,
         )
+        requested = parse_bucket(bucket) if bucket else None
         with _progress(len(chosen.sources)) as on_file:
             if dry_run:
+                options = replace(options, bucket=requested or DAY)
                 summary = pipeline.load(chosen.sources, None, options, on_file, stop.reason)
             else:
                 from etl.graph.store import open_store  # neo4j: a quarter second to import, not for dry runs
 
                 with open_store(state.settings) as store:
+                    options = replace(options, bucket=store.time_bucket(requested))
                     summary = pipeline.load(chosen.sources, store, options, on_file, stop.reason)
     out.print(report.summary_table(summary, dry_run))
     for result in summary.files:

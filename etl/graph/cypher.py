@@ -27,6 +27,10 @@ MIGRATIONS = {
     2: "MATCH (a:Address) WHERE a.key IS NULL SET a.key = a.id",  # addresses loaded before networks
 }
 SET_VERSION = "MERGE (v:VpcflowSchema {name: 'vpcflow'}) SET v.version = $version"
+# The length of the time buckets edges keep their counts in (seconds): chosen by the first load that
+# keeps buckets, then the store's for good (windows compare bucket starts).
+STORED_BUCKET = "OPTIONAL MATCH (v:VpcflowSchema) RETURN max(v.bucket) AS bucket"
+SET_BUCKET = "MERGE (v:VpcflowSchema {name: 'vpcflow'}) SET v.bucket = $bucket"
 
 LEDGER_ENTRIES = """
 MATCH (l:LogFile) WHERE l.id = $id OR l.digest = $digest
@@ -74,7 +78,8 @@ ADD_TO_FLOWS = """
 MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
 WITH f, $rows[f.key] AS r
 WITH f, r[0] AS more_count, r[1] AS more_packets, r[2] AS more_bytes, r[3] AS more_requests,
-     r[4] AS more_replies, r[5] AS first, r[6] AS last, r[7] AS srcaddrs, r[8] AS dstaddrs
+     r[4] AS more_replies, r[5] AS first, r[6] AS last, r[7] AS srcaddrs, r[8] AS dstaddrs, r[9] AS bs, r[10] AS bc,
+     r[11] AS bp, r[12] AS bb, size(coalesce(f.buckets, [])) > 0 AND f.buckets[-1] = r[9][0] AS same
 SET f += {count: f.count + more_count, packets: f.packets + more_packets, bytes: f.bytes + more_bytes,
           requests: f.requests + more_requests, replies: f.replies + more_replies,
           first_seen: CASE WHEN f.first_seen IS NULL OR first < f.first_seen THEN first ELSE f.first_seen END,
@@ -82,7 +87,14 @@ SET f += {count: f.count + more_count, packets: f.packets + more_packets, bytes:
           pkt_srcaddrs: CASE WHEN srcaddrs IS NULL THEN f.pkt_srcaddrs
                              ELSE coalesce(f.pkt_srcaddrs, []) + [a IN srcaddrs WHERE NOT a IN coalesce(f.pkt_srcaddrs, [])] END,
           pkt_dstaddrs: CASE WHEN dstaddrs IS NULL THEN f.pkt_dstaddrs
-                             ELSE coalesce(f.pkt_dstaddrs, []) + [a IN dstaddrs WHERE NOT a IN coalesce(f.pkt_dstaddrs, [])] END}
+                             ELSE coalesce(f.pkt_dstaddrs, []) + [a IN dstaddrs WHERE NOT a IN coalesce(f.pkt_dstaddrs, [])] END,
+          buckets: CASE WHEN same THEN f.buckets + bs[1..] ELSE coalesce(f.buckets, []) + bs END,
+          bucket_count: CASE WHEN same THEN f.bucket_count[..-1] + [f.bucket_count[-1] + bc[0]] + bc[1..]
+                             ELSE coalesce(f.bucket_count, []) + bc END,
+          bucket_packets: CASE WHEN same THEN f.bucket_packets[..-1] + [f.bucket_packets[-1] + bp[0]] + bp[1..]
+                               ELSE coalesce(f.bucket_packets, []) + bp END,
+          bucket_bytes: CASE WHEN same THEN f.bucket_bytes[..-1] + [f.bucket_bytes[-1] + bb[0]] + bb[1..]
+                             ELSE coalesce(f.bucket_bytes, []) + bb END}
 RETURN collect(f.key) AS found
 """
 
@@ -99,17 +111,25 @@ MATCH (s:Address) WHERE elementId(s) = r[0]
 MATCH (d:Address) WHERE elementId(d) = r[1]
 CREATE (s)-[:FLOW {key: r[2], port: r[3], protocol: r[4], action: r[5], count: r[6], packets: r[7],
                    bytes: r[8], requests: r[9], replies: r[10], first_seen: r[11], last_seen: r[12],
-                   pkt_srcaddrs: r[13], pkt_dstaddrs: r[14]}]->(d)
+                   pkt_srcaddrs: r[13], pkt_dstaddrs: r[14], buckets: r[15], bucket_count: r[16],
+                   bucket_packets: r[17], bucket_bytes: r[18]}]->(d)
 RETURN count(*) AS created
 """
 
 # Taking a file's contribution back out (a reload, or a changed file): first/last seen cannot be
-# un-widened, so they stay as they are.
+# un-widened, so they stay as they are. Its buckets go back as entries of the opposite sign, so every
+# window's sum stays exact; a file loaded before buckets added nothing to them, and takes nothing back.
 SUBTRACT_FLOWS = """
 MATCH ()-[f:FLOW]->() WHERE f.key IN $keys
 WITH f, $rows[f.key] AS r
+WITH f, r, f.buckets IS NOT NULL AND r.buckets IS NOT NULL AS bucketed
 SET f += {count: f.count - r.count, packets: f.packets - r.packets, bytes: f.bytes - r.bytes,
-          requests: f.requests - r.requests, replies: f.replies - r.replies}
+          requests: f.requests - r.requests, replies: f.replies - r.replies,
+          buckets: CASE WHEN bucketed THEN f.buckets + r.buckets ELSE f.buckets END,
+          bucket_count: CASE WHEN bucketed THEN f.bucket_count + [n IN r.bucket_count | -n] ELSE f.bucket_count END,
+          bucket_packets: CASE WHEN bucketed THEN f.bucket_packets + [n IN r.bucket_packets | -n]
+                               ELSE f.bucket_packets END,
+          bucket_bytes: CASE WHEN bucketed THEN f.bucket_bytes + [n IN r.bucket_bytes | -n] ELSE f.bucket_bytes END}
 WITH f WHERE f.count <= 0
 DELETE f
 """

@@ -20,8 +20,9 @@ import pyarrow as pa
 from neo4j import exceptions as neo4j_errors
 
 from etl.batch import FileBatch, FlowRows, decode_contribution, key_endpoints
+from etl.buckets import DAY, bucket_text
 from etl.config import RETRY_SECONDS, Settings
-from etl.errors import QueryError, StoreError, StoreUnavailableError
+from etl.errors import QueryError, StoreError, StoreUnavailableError, UsageError
 from etl.graph import cypher
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
 from etl.graph.failures import DRIVER_ERRORS, back_off, describe, reconnect_in_time
@@ -119,6 +120,20 @@ class GraphStore:
                         session.execute_write(_run, migration)
                 session.run(cypher.SET_VERSION, version=cypher.SCHEMA_VERSION).consume()
 
+    def time_bucket(self, requested: int | None) -> int:
+        """The store's bucket length in seconds: the one it keeps, else `requested` (or a day), recorded."""
+        with self._session() as session:
+            stored = session.run(cypher.STORED_BUCKET).single(strict=True)["bucket"]
+            if stored is None:
+                stored = requested or DAY
+                session.run(cypher.SET_BUCKET, bucket=stored).consume()
+        if requested is not None and requested != stored:
+            raise UsageError(
+                f"this store keeps {bucket_text(stored)} buckets, chosen when it was first loaded, not "
+                f"{bucket_text(requested)}; load with --bucket {bucket_text(stored)}, or into another store"
+            )
+        return int(stored)
+
     def is_loaded(self, source_id: str, digest: str) -> bool:
         deadline = time.monotonic() + self.retry_seconds
         while True:
@@ -161,7 +176,7 @@ class GraphStore:
                 gone = self._gone_while_committing(batch.source_id) if uncertain else describe(self.endpoint, error)
                 raise gone from error
             if uncertain and outcome.reason == ALREADY_LOADED:
-                return LoadOutcome(True, edges=len(batch.edges))
+                return LoadOutcome(True, edges=batch.edge_count)
             return outcome
 
     def _gone_while_committing(self, source_id: str) -> StoreUnavailableError:
@@ -187,11 +202,11 @@ class GraphStore:
             nodata=batch.stats.nodata,
             skipdata=batch.stats.skipdata,
             rejected_lines=sum(batch.stats.malformed.values()),
-            edges=len(batch.edges),
+            edges=batch.edge_count,
             loaded_at=int(time.time()),
             contribution=batch.flows.contribution,
         ).consume()
-        return LoadOutcome(True, edges=len(batch.edges))
+        return LoadOutcome(True, edges=batch.edge_count)
 
     def _upsert_addresses(self, tx: neo4j.ManagedTransaction, addresses: pa.Table) -> tuple[dict[str, str], set[str]]:
         """Address key -> element id, for the edges to reach their endpoints without an index lookup;
