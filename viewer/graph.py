@@ -25,6 +25,8 @@ EDGE_FIELDS = (
     "first_seen",
     "last_seen",
     "flag",  # why the edge is drawn highlighted (a policy violation, say); a query may return one too
+    "change",  # new, gone, grown or shrunk: how a diff draws it
+    "before_count",
 )
 GROUP_KEYS = ("name", "group")
 _SUMMED = ("count", "packets", "bytes", "requests", "replies")
