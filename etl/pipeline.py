@@ -65,6 +65,8 @@ class FileResult:
     detail: str = ""
     stats: ParseStats = field(default_factory=ParseStats)
     edges: int = 0
+    buckets: frozenset[int] = frozenset()  # the time buckets a loaded file wrote to
+    last_seen: int | None = None  # the end of its latest record
 
 
 Prepared = FileResult | FileBatch  # what a worker hands back: a file skipped or failed, or its rows
@@ -217,7 +219,9 @@ def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, 
     _log_stages(source.id, prepared.seconds | {"write": time.perf_counter() - clock})
     if not outcome.loaded:
         return FileResult(source.id, "skipped", outcome.reason, prepared.stats)
-    return FileResult(source.id, "loaded", "", prepared.stats, outcome.edges)
+    buckets = frozenset(pc.unique(prepared.edges["bucket"]).to_pylist())
+    last_seen = pc.max(prepared.edges["last_seen"]).as_py()
+    return FileResult(source.id, "loaded", "", prepared.stats, outcome.edges, buckets, last_seen)
 
 
 def _log_stages(source_id: str, seconds: dict[str, float]) -> None:

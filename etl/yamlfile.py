@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -29,3 +30,8 @@ def compose(path: Path, what: str) -> yaml.Node | None:
 
 def line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
+
+
+def read_value(node: yaml.Node) -> Any:
+    """What a node says, as `yaml.safe_load` would read it."""
+    return yaml.SafeLoader("").construct_object(node, deep=True)

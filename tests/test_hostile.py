@@ -100,6 +100,10 @@ def build_world(root: Path) -> None:
         f'guard: [any]\nallow:\n  - {{from: "{hostile[3]}", to: "{hostile[0]}", ports: [443]}}\n'
         f'expect:\n  - {{from: "{hostile[1]}", to: "{hostile[4]}"}}\n'
     )
+    (root / "rules.yaml").write_text(
+        f'rules:\n  - {{name: "{hostile[0]}", severity: high, kind: new-edge, to: "{hostile[4]}"}}\n'
+        f'  - {{name: "{hostile[2]}", severity: low, kind: port-outside, ports: [443], from: any}}\n'
+    )
     (root / "names-unknown.yaml").write_text(f'guard: ["{hostile[0]}[/bold]"]\n')
     (root / "my-question.cypher").write_text("// title: Innocent looking\nMATCH (n) DETACH DELETE n\n")
     (root / "everything.cypher").write_text("// title: Everything\nMATCH (n) RETURN n\n")
@@ -182,6 +186,17 @@ HOSTILE_RUNS: dict[str, list[list[str]]] = {
         ["audit", "security-groups", "--region", "eu-west-1", "-o", "audit.html"],
         ["audit", "security-groups", "--from-graph"],
     ],
+    "diff": [
+        ["diff", "--before", "2026-01-01..2026-01-02", "--after", "2026-01-02.."],
+        ["diff", "--before", "2026-01-01..2026-01-02", "--after", "2026-01-02..", "-o", "diff.html"],
+        ["diff", "--before", f"{ESCAPES}..", "--after", "2026-01-02.."],
+    ],
+    "watch": [
+        ["watch", "logs/", "--once", "--rules", "rules.yaml", "--known-ips", "known-ips.yaml"],
+        ["watch", "logs/", "--once", "--rules", f"missing{ESCAPES}.yaml"],
+        ["watch", "logs/", "--once", "--rules", "rules.yaml", "--interval", ESCAPES],
+    ],
+    "alerts": [["alerts"], ["alerts", "--format", "json"]],
     "db status": [["db", "status"]],
     "db serve": [["db", "serve"]],  # the state directory is served already: one sentence, no hang
     "db reset": [["db", "reset"]],

@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from etl import logs
-from etl.cli.changes import diff
+from etl.cli.changes import alerts, diff, watch
 from etl.cli.common import State, errors
 from etl.cli.graph import db_app, query_app, view
 from etl.cli.load import demo, load, parse
@@ -26,7 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
 app.add_typer(known_ips_app, name="known-ips")
 app.add_typer(audit_app, name="audit")
-for command in (view, load, parse, demo, reveal, check, diff):
+for command in (view, load, parse, demo, reveal, check, diff, watch, alerts):
     app.command()(command)
 
 

@@ -35,7 +35,7 @@ from etl.cli.selection import (
 )
 from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
-from etl.identify import PublicPrefixes, build_naming
+from etl.identify import Naming, PublicPrefixes, build_naming
 from etl.stopping import stop_signals
 
 
@@ -104,24 +104,9 @@ def load(
     stop = ctx.with_resource(stop_signals())
     with errors(state):
         chosen = select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
-        settings = state.settings
-        naming, created = build_naming(
-            settings.home,
-            settings.key,
-            known_ips or settings.known_ips,
-            pseudonymize,
-            aws_ip_ranges,
-            save_key=not dry_run,
-            folding=PublicPrefixes(public_prefix, public_prefix6),
+        naming = naming_of(
+            state, known_ips, pseudonymize, aws_ip_ranges, not dry_run, PublicPrefixes(public_prefix, public_prefix6)
         )
-        if created:
-            err.print(
-                literal(
-                    f"generated a pseudonym key in {created}; keep it: the same key gives the same pseudonyms on "
-                    "later loads, and `vpcflow reveal` needs it"
-                ),
-                highlight=False,
-            )
         options = pipeline.LoadOptions(
             parse_fields(fields) if fields else None,
             max_errors,
@@ -151,6 +136,31 @@ def load(
         err.print(f"{stop.reason()}: the same command loads what was not loaded", highlight=False)
         _leave(stop.exit_code)
     raise typer.Exit(stop.exit_code or summary.exit_code)
+
+
+def naming_of(
+    state: State,
+    known_ips: Path | None,
+    pseudonymize: str,
+    aws_ip_ranges: Path | None = None,
+    save_key: bool = True,
+    folding: PublicPrefixes | None = None,
+) -> Naming:
+    """How a load names addresses; a pseudonym key made just now is announced once."""
+    settings = state.settings
+    naming, created = build_naming(
+        settings.home, settings.key, known_ips or settings.known_ips, pseudonymize, aws_ip_ranges,
+        save_key=save_key, folding=folding,
+    )  # fmt: skip
+    if created:
+        err.print(
+            literal(
+                f"generated a pseudonym key in {created}; keep it: the same key gives the same pseudonyms on "
+                "later loads, and `vpcflow reveal` needs it"
+            ),
+            highlight=False,
+        )
+    return naming
 
 
 def _leave(code: int) -> NoReturn:

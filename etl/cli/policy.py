@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +81,17 @@ def _checked_options(format: str, output_path: Path | None) -> None:
         raise UsageError(f"cannot write {output_path}: there is no folder {output_path.parent}")
 
 
+def vocabulary_of(names: Iterable[str | None], groups: Iterable[str | None], known_ips: Path | None) -> Vocabulary:
+    """The names and groups a policy or rules file may use: the graph's, and those of the known-ips file."""
+    from etl.known_ips import KnownIPs
+
+    listed = KnownIPs.load(known_ips).entries if known_ips else []
+    return Vocabulary(
+        {n for n in names if n} | {e["name"] for e in listed if e.get("name")},
+        {g for g in groups if g} | {e["group"] for e in listed if e.get("group")},
+    )
+
+
 def _observe(state: State, store: GraphStore, window: Window) -> tuple[list[End], list[Conversation], bool]:
     """The graph's addresses and the window's conversations, with pseudonyms revealed when the key is at
     hand (CIDRs are matched against real addresses); and whether every address is real now."""
@@ -147,19 +158,15 @@ def check(
     status 4 when there are violations or missing flows.
     """
     from etl.graph.store import open_store
-    from etl.known_ips import KnownIPs
 
     state: State = ctx.obj
     with errors(state):
         _checked_options(format, output_path)
         window = _window(start, end)
-        known_path = known_ips or state.settings.known_ips
-        listed = KnownIPs.load(known_path).entries if known_path else []
         with open_store(state.settings) as store:
             ends, conversations, real = _observe(state, store, window)
-        vocabulary = Vocabulary(
-            {e.name for e in ends if e.name} | {e["name"] for e in listed if e.get("name")},
-            {e.group for e in ends if e.group} | {e["group"] for e in listed if e.get("group")},
+        vocabulary = vocabulary_of(
+            [e.name for e in ends], [e.group for e in ends], known_ips or state.settings.known_ips
         )
         policy = read_policy(policy_path, vocabulary)
         if policy.names_cidrs:

@@ -18,6 +18,8 @@ SCHEMA = (
     "DROP INDEX logfile_digest IF EXISTS",
     "CREATE CONSTRAINT logfile_digest_unique IF NOT EXISTS FOR (l:LogFile) REQUIRE l.digest IS UNIQUE",
     "CREATE CONSTRAINT flow_key IF NOT EXISTS FOR ()-[f:FLOW]-() REQUIRE f.key IS UNIQUE",
+    # An alert fires once per rule, subject and bucket: its key says which (etl/changes/alerts.py).
+    "CREATE CONSTRAINT alert_key IF NOT EXISTS FOR (x:Alert) REQUIRE x.key IS UNIQUE",
 )
 
 # The store's schema version, on one node; a store older than SCHEMA_VERSION runs MIGRATIONS once.
@@ -134,11 +136,12 @@ WITH f WHERE f.count <= 0
 DELETE f
 """
 
+# An address left without edges goes, and so do its alerts' links to it (the alerts keep their subject).
 DELETE_ORPHANS = """
 UNWIND $keys AS key
 MATCH (a:Address {key: key})
 WHERE NOT EXISTS { MATCH (a)-[:FLOW]-() }
-DELETE a
+DETACH DELETE a
 """
 
 DELETE_LEDGER_ENTRY = "MATCH (l:LogFile {id: $id}) DELETE l"

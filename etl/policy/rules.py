@@ -23,7 +23,7 @@ from etl.errors import UsageError
 from etl.policy.observed import Conversation, End
 from etl.policy.protocols import NAMES, protocol_number
 from etl.policy.selectors import ANY, SCOPES, Selector, cidr_error, selector
-from etl.yamlfile import compose, line
+from etl.yamlfile import compose, line, read_value
 
 SECTIONS = ("guard", "allow", "expect")
 RULE_KEYS = ("from", "to", "ports", "protocol")
@@ -95,7 +95,7 @@ def read_policy(path: Path, vocabulary: Vocabulary) -> Policy:
         raise UsageError(f"{path} is empty; a policy has {', '.join(SECTIONS)}")
     if not isinstance(root, yaml.MappingNode):
         raise UsageError(f"{path} line {line(root)}: a policy is a mapping of {', '.join(SECTIONS)}")
-    reader = _Reader(path, vocabulary)
+    reader = Reader(path, vocabulary)
     sections: dict[str, yaml.Node] = {}
     for key_node, value_node in root.value:
         key = _scalar(key_node)
@@ -114,11 +114,9 @@ def _scalar(node: yaml.Node) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else "?"
 
 
-def _value(node: yaml.Node) -> Any:
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+class Reader:
+    """Reads the parts of a policy (selectors, ports, protocols), each mistake one sentence with its line."""
 
-
-class _Reader:
     def __init__(self, path: Path, vocabulary: Vocabulary) -> None:
         self.path = path
         self.vocabulary = vocabulary
@@ -131,7 +129,7 @@ class _Reader:
         return tuple(self.selector(item, "guard") for item in items)
 
     def rules(self, section: str, node: yaml.Node | None) -> tuple[Rule, ...]:
-        if node is None or (isinstance(node, yaml.ScalarNode) and _value(node) is None):
+        if node is None or (isinstance(node, yaml.ScalarNode) and read_value(node) is None):
             return ()
         if not isinstance(node, yaml.SequenceNode):
             raise self.fail(
@@ -157,7 +155,7 @@ class _Reader:
             section,
             number,
             line(node),
-            {key: _value(value) for key, value in fields.items()},
+            {key: read_value(value) for key, value in fields.items()},
             self.selector(fields["from"], where) if "from" in fields else selector(ANY),
             self.selector(fields["to"], where) if "to" in fields else selector(ANY),
             ports,
@@ -165,7 +163,7 @@ class _Reader:
         )
 
     def selector(self, node: yaml.Node, where: str) -> Selector:
-        value = _value(node)
+        value = read_value(node)
         if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
             raise self.fail(node, f"{where}: {value!r} is not a name, group, CIDR or scope")
         text = str(value).strip()
@@ -188,7 +186,7 @@ class _Reader:
         )
 
     def protocol(self, node: yaml.Node, where: str) -> int | None:
-        value = _value(node)
+        value = read_value(node)
         try:
             if isinstance(value, bool):
                 raise ValueError(value)
@@ -205,7 +203,7 @@ class _Reader:
         return tuple(self.port_range(item, where) for item in items)
 
     def port_range(self, node: yaml.Node, where: str) -> PortRange:
-        value = _value(node)
+        value = read_value(node)
         low, sep, high = str(value).partition("-")
         try:
             if isinstance(value, bool) or not isinstance(value, int | str):
