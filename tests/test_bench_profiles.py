@@ -53,3 +53,14 @@ def test_the_table_has_a_column_per_profile(capsys: pytest.CaptureFixture[str]) 
     title, rows, ratio = capsys.readouterr().out.splitlines()
     assert title.split() == ["load", "internet", "small"]
     assert rows.split() == ["rows", "90,000.00", "9,000.00"] and ratio.split() == ["ratio", "2.50"]
+
+
+def test_the_bucket_cost_compares_with_the_tree_before_buckets() -> None:
+    from bench.bucket_cost import PRE_BUCKETS, checkout
+
+    with checkout(PRE_BUCKETS) as tree:
+        assert tree is not None and (tree / "etl" / "aggregate.py").is_file()
+        assert not (tree / "etl" / "buckets.py").exists()  # the code before buckets
+    assert not tree.exists()  # the worktree goes with the run
+    with checkout("0" * 40) as missing:
+        assert missing is None
