@@ -20,7 +20,7 @@ from etl.graph.embedded import BoltEndpoint
 from etl.graph.store import GraphStore
 from tests.flowlines import expected_edges
 from tests.processes import children
-from tests.test_faults import LOAD, wait_until, write_logs
+from tests.test_faults import LOAD, VPCFLOW, wait_until, write_logs
 from tests.test_load import graph_edges, summary_value
 
 pytestmark = pytest.mark.integration
@@ -167,3 +167,25 @@ def test_a_jvm_crash_writes_its_report_in_the_state_directory(tmp_path: Path) ->
     assert loader.returncode == -signal.SIGABRT  # HotSpot's crash handler: report, then abort()
     assert list(cwd.iterdir()) == []
     assert [p.name for p in home.glob("hs_err_pid*.log")] == [f"hs_err_pid{loader.pid}.log"]
+
+
+def test_watch_stops_between_files_and_its_next_pass_loads_the_rest(
+    store: GraphStore, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    paths = write_logs(tmp_path / "logs", files=30, lines=800, seed=9)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: skipdata, severity: high, kind: skipdata}\n")
+    watch = [*VPCFLOW, "watch", str(tmp_path / "logs"), "--rules", str(rules), "--pseudonymize", "none"]
+    watcher = subprocess.Popen([*watch, "--interval", "1s"], env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    wait_until(lambda: store.counts()["files"] >= 1 or watcher.poll() is not None, 120, "a file to commit")
+    signal_group(watcher, signal.SIGTERM)
+    _, err = watcher.communicate(timeout=120)
+    assert watcher.returncode == 143, err
+    assert "stopped by SIGTERM: the next pass loads what this one did not" in err and "Traceback" not in err
+    loaded = store.counts()["files"]
+    assert 1 <= loaded < len(paths)
+    rerun = subprocess.run([*watch, "--once"], env=cli_env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"pass 1: {len(paths) - loaded} files loaded, {loaded} skipped, 0 failed" in rerun.stderr
+    assert graph_edges(store) == expected_edges(paths)
