@@ -13,17 +13,20 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from etl.aggregate import EDGE_SCHEMA
+from etl.aggregate import EDGE_SCHEMA, SUMS
 from etl.batch import (
     ADDED,
     ATTRIBUTES,
+    BUCKETS,
     FLOW_SCHEMA,
     FlowRows,
     decode_contribution,
     encode_contribution,
     flow_keys,
     key_endpoints,
+    per_edge,
 )
+from etl.buckets import DAY
 from etl.graph import cypher
 from etl.graph.store import (
     ALREADY_LOADED,
@@ -60,28 +63,29 @@ def test_an_edge_key_names_its_five_parts_and_gives_back_its_ends(
 def contribution_table(count: int) -> pa.Table:
     return pa.Table.from_pylist(
         [{"src": f"10.0.{i // 256}.{i % 256}", "dst": "10.0.0.1", "port": 443, "protocol": 6, "action": "ACCEPT",
-          "count": i, "packets": 2 * i, "bytes": 3 * i, "requests": i, "replies": i // 2, "first_seen": 1, "last_seen": 2,
-          "pkt_dstaddrs": ["10.9.9.9"]} for i in range(count)],
+          "bucket": DAY, "count": i, "packets": 2 * i, "bytes": 3 * i, "requests": i, "replies": i // 2, "first_seen": 1,
+          "last_seen": 2, "pkt_dstaddrs": ["10.9.9.9"]} for i in range(count)],
         FLOW_SCHEMA,
     )  # fmt: skip
 
 
 def test_a_contribution_round_trips_and_is_compressed() -> None:
-    edges = contribution_table(5_000)
+    edges = per_edge(contribution_table(5_000))
     keys = flow_keys(edges)
     blob = encode_contribution(keys, edges)
     expected = {
-        k: {"count": i, "packets": 2 * i, "bytes": 3 * i, "requests": i, "replies": i // 2}
+        k: {"count": i, "packets": 2 * i, "bytes": 3 * i, "requests": i, "replies": i // 2,
+            "buckets": [DAY], "bucket_count": [i], "bucket_packets": [2 * i], "bucket_bytes": [3 * i]}
         for i, k in enumerate(keys.to_pylist())
-    }
+    }  # fmt: skip
     assert decode_contribution(blob) == expected
-    assert len(blob) < 40 * len(keys)
+    assert len(blob) < 60 * len(keys)
     assert decode_contribution(encode_contribution(keys[:0], edges[:0])) == {}
 
 
 def json_contribution(blob: bytes) -> bytes:
     """The same sums in the form ledger entries held before the Arrow one: zlib'd JSON [[key, *sums]]."""
-    table = [[key, *sums.values()] for key, sums in decode_contribution(blob).items()]
+    table = [[key, *(sums[name] for name in SUMS)] for key, sums in decode_contribution(blob).items()]
     return zlib.compress(json.dumps(table, separators=(",", ":")).encode(), 1)
 
 
@@ -95,7 +99,7 @@ def test_a_contribution_from_before_requests_and_replies_reads_them_as_none() ->
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, old.schema) as writer:
         writer.write_table(old)
-    expected = {k: {"count": i, "packets": 2 * i, "bytes": 3 * i, "requests": 0, "replies": 0}
+    expected = {k: {"count": i, "packets": 2 * i, "bytes": 3 * i, "requests": 0, "replies": 0} | dict.fromkeys(BUCKETS)
                 for i, k in enumerate(keys.to_pylist())}  # fmt: skip
     assert decode_contribution(sink.getvalue().to_pybytes()) == expected
     legacy = [[k, i, 2 * i, 3 * i] for i, k in enumerate(keys.to_pylist())]
@@ -104,7 +108,9 @@ def test_a_contribution_from_before_requests_and_replies_reads_them_as_none() ->
 
 def test_a_contribution_from_before_the_arrow_form_still_reads() -> None:
     blob = FlowRows.of(contribution_table(300)).contribution
-    assert decode_contribution(json_contribution(blob)) == decode_contribution(blob)
+    # The same sums; entries from before buckets say nothing of them.
+    no_buckets = {key: sums | dict.fromkeys(BUCKETS) for key, sums in decode_contribution(blob).items()}
+    assert decode_contribution(json_contribution(blob)) == no_buckets
 
 
 def test_the_rows_for_bolt_are_the_columns_edge_by_edge() -> None:
@@ -113,7 +119,8 @@ def test_the_rows_for_bolt_are_the_columns_edge_by_edge() -> None:
     assert flows.keys == [f"10.0.0.{i}|10.0.0.1|443|6|ACCEPT" for i in range(3)]
     assert flows.ends == [(f"10.0.0.{i}", "10.0.0.1") for i in range(3)]
     assert flows.attributes == [[443, 6, "ACCEPT"]] * 3
-    assert flows.added == [[i, 2 * i, 3 * i, i, i // 2, 1, 2, None, ["10.9.9.9"]] for i in range(3)]
+    assert flows.added == [[i, 2 * i, 3 * i, i, i // 2, 1, 2, None, ["10.9.9.9"], [DAY], [i], [2 * i], [3 * i]]
+                           for i in range(3)]  # fmt: skip
 
 
 def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:
@@ -131,6 +138,10 @@ def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:
                 "last",
                 "srcaddrs",
                 "dstaddrs",
+                "bs",
+                "bc",
+                "bp",
+                "bb",
             ),
             strict=True,
         )
