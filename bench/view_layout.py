@@ -1,25 +1,42 @@
-"""How long a 5,000-node / 20,000-edge view takes to lay out and freeze in headless Chromium.
+"""Views in headless Chromium (issue 16).
 
-Run from the repository root: ``PYTHONPATH=. python bench/view_layout.py``.
+1. 5,000 nodes / 20,000 edges (synthetic, every address on a hub plus random pairs): time to write the
+   HTML (rows to graph, layout, page) and from navigation to interactive (positions drawn, `ready`);
+   beside it, in the same run, the view before layouts came with the page (BEFORE_LAYOUT, checked out
+   with `git worktree`): physics from scratch until its layout froze.
+2. BENCH_VIEW_EDGES (default 50,000) edges of the internet demo profile, as `prepare` makes them: the
+   page opens folded (public unnamed addresses by /24), time to interactive, then the time to unfold its
+   largest folded node. The HTML's size per 1,000 edges for both.
+
+Medians of BENCH_RUNS (default 3) page loads.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
+from bench.bucket_cost import checkout
+from bench.table import print_table
 from tests.browser import launch_chromium, wait_until_laid_out
-from viewer import ViewGraph, graph_from_rows, render_html
+from viewer import graph_from_rows, render_html
 
 NODES = 5_000
 EDGES = 20_000
 HUBS = 50
 SCOPES = ("vpc", "private", "public", "aws-service", "special")
-OUT = Path(__file__).resolve().parent.parent / "bench-out" / "view_layout.html"
+OUT = Path(__file__).resolve().parent.parent / "bench-out"
+BEFORE_LAYOUT = "329b516"  # the last commit whose views laid themselves out in the page
 
 
 def synthetic_rows(seed: int = 7) -> list[dict[str, Any]]:
@@ -52,38 +69,89 @@ def _row(rng: random.Random, src: str, dst: str, port: int) -> dict[str, Any]:
     }
 
 
-def time_layout(page_path: Path) -> dict[str, float]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        started = time.perf_counter()
-        page.goto(page_path.as_uri())
-        wait_until_laid_out(page, timeout_ms=300_000)
-        wall_ms = (time.perf_counter() - started) * 1000
-        stabilised_ms = page.evaluate("() => window.vpcflowView.stabilisedMs")
-        browser.close()
-    return {"stabilised_ms": stabilised_ms, "wall_ms_to_frozen": round(wall_ms)}
+def internet_rows(edges: int) -> list[dict[str, Any]]:
+    """The first `edges` edges of the internet profile's files, each end with its scope and name."""
+    from bench.write_speed import batches
+
+    rows: list[dict[str, Any]] = []
+    for batch in batches("internet", 6):
+        ends = {a["key"]: a for a in batch.addresses.to_pylist()}
+        for edge in batch.flows.table.select(
+            ["src", "dst", "port", "protocol", "action", "count", "bytes"]
+        ).to_pylist():
+            rows.append(
+                edge | {f"{end}_{f}": ends[edge[end]][f] for end in ("src", "dst") for f in ("scope", "name", "group")}
+            )
+            if len(rows) == edges:
+                return rows
+    return rows
+
+
+def write_page(rows: list[dict[str, Any]], path: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    graph = graph_from_rows(rows)
+    html = render_html(graph, title="View benchmark", params={"edges": len(rows)})
+    path.write_text(html, encoding="utf-8")
+    return {"nodes": len(graph.nodes), "edges": len(graph.edges), "write_html_ms": (time.perf_counter() - started) * 1000,
+            "html_kib_per_1000_edges": len(html.encode()) / 1024 / len(graph.edges) * 1000}  # fmt: skip
+
+
+def open_page(page: Page, path: Path) -> float:
+    """Milliseconds from navigation to the view's ready flag, as the page counts them."""
+    page.goto(path.as_uri())
+    wait_until_laid_out(page, timeout_ms=300_000)
+    return float(page.evaluate("() => vpcflowView.readyMs ?? vpcflowView.stabilisedMs"))
+
+
+UNFOLD = """async () => {
+  const view = vpcflowView;
+  const largest = view.nodes.get().filter(n => n.folded).sort((a, b) => b.members - a.members)[0];
+  const started = performance.now();
+  view.state.open.add(largest.key);
+  view.redraw();
+  await new Promise(done => view.network.once("afterDrawing", done));
+  return [performance.now() - started, largest.members, view.nodes.length];
+}"""
+
+
+def before_layout_page(rows: list[dict[str, Any]], tree: Path, path: Path) -> None:
+    """The page the viewer of BEFORE_LAYOUT writes for the same rows (its code first on the import path)."""
+    script = ("import json, sys; from viewer import graph_from_rows, render_html; "
+              "rows = json.load(sys.stdin); open(sys.argv[1], 'w').write(render_html(graph_from_rows(rows), "
+              "title='View benchmark', params={}))")  # fmt: skip
+    subprocess.run([sys.executable, "-c", script, str(path)], input=json.dumps(rows), text=True, check=True,
+                   env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree)  # fmt: skip
 
 
 def main() -> dict[str, Any]:
-    started = time.perf_counter()
-    graph: ViewGraph = graph_from_rows(synthetic_rows())
-    build_ms = (time.perf_counter() - started) * 1000
-    started = time.perf_counter()
-    html = render_html(graph, title="Synthetic layout benchmark", params={"nodes": NODES, "edges": EDGES})
-    render_ms = (time.perf_counter() - started) * 1000
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(html, encoding="utf-8")
-    figures: dict[str, Any] = {
-        "nodes": len(graph.nodes),
-        "edges": len(graph.edges),
-        "graph_from_rows_ms": round(build_ms),
-        "render_html_ms": round(render_ms),
-        "html_bytes": len(html.encode()),
-        **time_layout(OUT),
-    }
-    for name, value in figures.items():
-        print(f"{name}: {value}")
+    runs = int(os.environ.get("BENCH_RUNS", 3))
+    OUT.mkdir(exist_ok=True)
+    synthetic, internet = synthetic_rows(), internet_rows(int(os.environ.get("BENCH_VIEW_EDGES", 50_000)))
+    figures: dict[str, dict[str, float]] = {"5k nodes / 20k edges": {}, "internet": {}}
+    written = {name: [write_page(rows, OUT / f"view-{n}.html") for _ in range(runs)]
+               for n, (name, rows) in enumerate((("5k nodes / 20k edges", synthetic), ("internet", internet)))}  # fmt: skip
+    for name, results in written.items():
+        figures[name] |= {key: statistics.median(r[key] for r in results) for key in results[0]}
+    with sync_playwright() as playwright, checkout(BEFORE_LAYOUT) as tree, tempfile.TemporaryDirectory() as scratch:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        figures["5k nodes / 20k edges"]["interactive_ms"] = statistics.median(
+            open_page(page, OUT / "view-0.html") for _ in range(runs)
+        )
+        opened, unfolded = [], []
+        for _ in range(runs):
+            opened.append(open_page(page, OUT / "view-1.html"))
+            unfolded.append(page.evaluate(UNFOLD))
+        figures["internet"] |= {"interactive_ms": statistics.median(opened), "folded_nodes_at_open": page.evaluate(
+            "() => vpcflowView.nodes.get().filter(n => n.folded).length"),
+            "unfold_largest_ms": statistics.median(u[0] for u in unfolded), "largest_fold_members": unfolded[0][1]}  # fmt: skip
+        if tree is not None:
+            before = Path(scratch) / "before.html"
+            before_layout_page(synthetic, tree, before)
+            frozen = [open_page(page, before) for _ in range(runs)]
+            figures["5k nodes / 20k edges"][f"before_{BEFORE_LAYOUT}_frozen_ms"] = statistics.median(frozen)
+        browser.close()
+    print_table("views in headless Chromium (medians)", figures)
     return figures
 
 

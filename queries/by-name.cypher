@@ -21,8 +21,10 @@ WITH f, w, s, d, coalesce(s_key, s.id) AS src, coalesce(d_key, d.id) AS dst,
      CASE WHEN $key = 'name' OR s_key IS NULL THEN s.name END AS src_name,
      CASE WHEN $key = 'name' OR d_key IS NULL THEN d.name END AS dst_name,
      CASE WHEN s_key IS NULL THEN s.network END AS src_network,
-     CASE WHEN d_key IS NULL THEN d.network END AS dst_network
-WITH src, src_name, src_network, dst, dst_name, dst_network, f.port AS port, f.protocol AS protocol, f.action AS action,
+     CASE WHEN d_key IS NULL THEN d.network END AS dst_network,
+     CASE WHEN s_key IS NULL THEN s.pseudonymized END AS src_pseudonymized,
+     CASE WHEN d_key IS NULL THEN d.pseudonymized END AS dst_pseudonymized
+WITH src, src_name, src_network, src_pseudonymized, dst, dst_name, dst_network, dst_pseudonymized, f.port AS port, f.protocol AS protocol, f.action AS action,
      collect(DISTINCT s.scope) AS src_scopes, collect(DISTINCT s.group) AS src_groups,
      collect(DISTINCT d.scope) AS dst_scopes, collect(DISTINCT d.group) AS dst_groups,
      count(DISTINCT s) AS src_addresses, count(DISTINCT d) AS dst_addresses,
@@ -30,9 +32,9 @@ WITH src, src_name, src_network, dst, dst_name, dst_network, f.port AS port, f.p
      min(f.first_seen) AS first_seen, max(f.last_seen) AS last_seen
 // An end keeps a scope or group only when all its addresses share it (collect skips nulls).
 RETURN src, src_name, CASE WHEN size(src_scopes) = 1 THEN src_scopes[0] END AS src_scope,
-       CASE WHEN size(src_groups) = 1 THEN src_groups[0] END AS src_group, src_network,
+       CASE WHEN size(src_groups) = 1 THEN src_groups[0] END AS src_group, src_network, src_pseudonymized,
        dst, dst_name, CASE WHEN size(dst_scopes) = 1 THEN dst_scopes[0] END AS dst_scope,
-       CASE WHEN size(dst_groups) = 1 THEN dst_groups[0] END AS dst_group, dst_network,
+       CASE WHEN size(dst_groups) = 1 THEN dst_groups[0] END AS dst_group, dst_network, dst_pseudonymized,
        port, protocol, action, count, packets, bytes, first_seen, last_seen, src_addresses, dst_addresses
 ORDER BY count DESC, src, dst, port
 LIMIT $k

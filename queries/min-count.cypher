@@ -11,8 +11,8 @@ WITH s, d, f, CASE WHEN $since IS NULL AND $until IS NULL THEN [f.count, f.packe
                       THEN [t[0] + f.bucket_count[i], t[1] + f.bucket_packets[i], t[2] + f.bucket_bytes[i]] ELSE t END)
      END AS w
 WHERE w[0] > 0 AND w[0] >= $min
-RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network,
-       d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network,
+RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network, s.pseudonymized AS src_pseudonymized,
+       d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network, d.pseudonymized AS dst_pseudonymized,
        f.port AS port, f.protocol AS protocol, f.action AS action,
        w[0] AS count, w[1] AS packets, w[2] AS bytes,
        f.first_seen AS first_seen, f.last_seen AS last_seen

@@ -17,8 +17,8 @@ WITH s, d, f, w, CASE WHEN s.role = 'nat-gateway' THEN s ELSE d END AS g
 WITH g, collect([s, d, f, w]) AS through, sum(w[2]) AS gateway_bytes
 UNWIND through AS row
 WITH g, gateway_bytes, row[0] AS s, row[1] AS d, row[2] AS f, row[3] AS w
-RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network,
-       d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network,
+RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network, s.pseudonymized AS src_pseudonymized,
+       d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network, d.pseudonymized AS dst_pseudonymized,
        f.port AS port, f.protocol AS protocol, f.action AS action,
        w[0] AS count, w[1] AS packets, w[2] AS bytes,
        f.first_seen AS first_seen, f.last_seen AS last_seen,

@@ -17,8 +17,8 @@ WITH s, collect([d, f, w]) AS tries, count(DISTINCT f.port) AS ports, count(DIST
 WHERE ports >= $min_ports OR hosts >= $min_hosts
 UNWIND tries AS try
 WITH s, ports, hosts, try[0] AS d, try[1] AS f, try[2] AS w
-RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network,
-       d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network,
+RETURN s.id AS src, s.name AS src_name, s.scope AS src_scope, s.group AS src_group, s.network AS src_network, s.pseudonymized AS src_pseudonymized,
+       d.id AS dst, d.name AS dst_name, d.scope AS dst_scope, d.group AS dst_group, d.network AS dst_network, d.pseudonymized AS dst_pseudonymized,
        f.port AS port, f.protocol AS protocol, f.action AS action,
        w[0] AS count, w[1] AS packets, w[2] AS bytes,
        f.first_seen AS first_seen, f.last_seen AS last_seen,

@@ -15,7 +15,7 @@ UNWIND [[s, w, 1], [d, w, 0]] AS side
 WITH side[0] AS a, side[1] AS w, side[2] AS out
 WITH a, sum(w[2] * out) AS bytes_out, sum(w[0] * out) AS count_out, sum(w[2] * (1 - out)) AS bytes_in,
      sum(w[0] * (1 - out)) AS count_in
-RETURN a.id AS id, a.name AS name, a.scope AS scope, a.group AS group, a.network AS network,
+RETURN a.id AS id, a.name AS name, a.scope AS scope, a.group AS group, a.network AS network, a.pseudonymized AS pseudonymized,
        bytes_out, bytes_in, bytes_out + bytes_in AS bytes, count_out, count_in
 ORDER BY bytes DESC, id
 LIMIT $k

@@ -14,6 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from etl.cli import app
+from etl.cli.output import as_table
 from etl.graph.store import GraphStore
 from tests.test_cli import write_known_log
 
@@ -180,3 +181,13 @@ def test_usage_errors_are_one_sentence(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_table_marks_pseudonyms_and_hides_the_flags() -> None:
+    rows = [
+        {"src": "97.68.175.5", "src_pseudonymized": True, "dst": "10.0.3.30", "dst_pseudonymized": False, "count": 3}
+    ]
+    console = Console(width=200, record=True)
+    console.print(as_table(["src", "src_pseudonymized", "dst", "dst_pseudonymized", "count"], rows))
+    text = console.export_text()
+    assert "~97.68.175.5" in text and "~10.0.3.30" not in text and "pseudonymized" not in text

@@ -36,6 +36,12 @@ def test_a_pseudonym_of_the_graph_reveals_quietly(loaded: GraphStore) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (0, f"{pseudonym}\t{CLIENT}\n", "")
 
 
+def test_a_pseudonym_as_a_view_marks_it_reveals_too(loaded: GraphStore) -> None:
+    marked = "~" + PSEUDONYMS.pseudonym(CLIENT)  # as views and tables show it
+    result = runner.invoke(app, ["reveal", marked])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, f"{marked}\t{CLIENT}\n", "")
+
+
 @pytest.mark.parametrize(
     ("address", "warning"),
     [

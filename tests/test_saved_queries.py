@@ -33,8 +33,8 @@ from tests.fixture_graph import (
     write_fixture_graph,
 )
 
-EDGE_COLUMNS = ["src", "src_name", "src_scope", "src_group", "src_network", "dst", "dst_name", "dst_scope",
-                "dst_group", "dst_network", "port", "protocol", "action", "count", "packets", "bytes", "first_seen",
+EDGE_COLUMNS = ["src", "src_name", "src_scope", "src_group", "src_network", "src_pseudonymized", "dst", "dst_name",
+                "dst_scope", "dst_group", "dst_network", "dst_pseudonymized", "port", "protocol", "action", "count", "packets", "bytes", "first_seen",
                 "last_seen"]  # fmt: skip
 
 LB_EDGES = {(CLIENT, LB_A, 443), (CLIENT, LB_B, 443), (CLIENT, LB_C, 443), (LB_A, CLIENT, 443), (LB_A, WEB_1, 80),
@@ -166,7 +166,8 @@ def test_edge_rows_carry_both_ends_and_the_whole_edge(store: GraphStore) -> None
     _, rows = run(store, "rejected", "k=1")
     assert rows == [
         {"src": SCANNER_1, "src_name": None, "src_scope": "public", "src_group": None, "src_network": None,
-         "dst": LB_A, "dst_name": "load-balancer", "dst_scope": "vpc", "dst_group": "public", "dst_network": None,
+         "src_pseudonymized": False, "dst": LB_A, "dst_name": "load-balancer", "dst_scope": "vpc",
+         "dst_group": "public", "dst_network": None, "dst_pseudonymized": False,
          "port": 22, "protocol": 6, "action": "REJECT", "count": 5, "packets": 5, "bytes": 200,
          "first_seen": T0, "last_seen": T0 + HOUR}
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from etl.queries import saved_queries
 from tests.fixture_graph import write_fixture_graph
 from viewer import ViewGraph, graph_from_rows, render_html
 from viewer.graph import time_window
+from viewer.layout import fold_keys, public_prefixes
 from viewer.render import EMPTY_GRAPH_MESSAGE, script_json
 
 try:  # neo4j 6 moved the Bolt hydrators under _codec.hydration.bolt
@@ -265,8 +266,38 @@ def test_render_inlines_everything_and_carries_the_header_data() -> None:
         "subtitle": "db.cypher",
         "params": {"port": 5432},
         "window": {"from": "2023-11-14T21:56:40Z", "to": "2023-11-14T22:30:00Z"},
+        "fold": {"mode": "none", "reason": None},
     }
-    assert data["nodes"] == graph.nodes and data["edges"] == graph.edges
+    # The nodes as given, with where they are drawn and what they fold into.
+    assert [{k: v for k, v in n.items() if k not in ("x", "y", "fold")} for n in data["nodes"]] == graph.nodes
+    assert all(isinstance(n["x"], int) and isinstance(n["y"], int) for n in data["nodes"])
+    assert data["edges"] == graph.edges
+
+
+def test_the_same_rows_give_the_same_picture() -> None:
+    pages = [page_data(render_html(graph_from_rows(SRC_DST_ROWS), title="t", params={})) for _ in range(2)]
+    positions = [[(n["id"], n["x"], n["y"]) for n in page["nodes"]] for page in pages]
+    assert positions[0] == positions[1] and len({(x, y) for _, x, y in positions[0]}) == len(positions[0])
+
+
+@pytest.mark.parametrize(
+    ("node", "keys"),
+    [
+        ({"address": "203.0.113.9", "scope": "public"}, {"prefix": "203.0.113.0/24", "public": "203.0.113.0/24"}),
+        ({"address": "2001:db8::17", "scope": "public"}, {"prefix": "2001:db8::/64", "public": "2001:db8::/64"}),
+        ({"address": "10.0.3.30", "scope": "vpc", "subnet": "subnet-0a", "group": "data"},
+         {"prefix": "10.0.3.0/24", "subnet": "subnet subnet-0a", "group": "group data"}),
+        ({"address": "10.0.3.30", "name": "database", "scope": "vpc"}, {}),  # a name stays itself
+        ({"address": "203.0.113.0/24", "scope": "public"}, {}),  # a public prefix already
+    ],
+)  # fmt: skip
+def test_what_a_node_folds_into(node: dict[str, Any], keys: dict[str, str]) -> None:
+    assert fold_keys(node) == keys
+
+
+def test_folding_is_checked() -> None:
+    with pytest.raises(ValueError, match="folding takes none, group, subnet, prefix, public, not 'hexagons'"):
+        render_html(graph_from_rows(SRC_DST_ROWS), title="t", params={}, fold="hexagons")
 
 
 def test_a_hostile_name_stays_data() -> None:
@@ -304,3 +335,11 @@ def test_every_edge_query_draws_exactly_its_rows(store: GraphStore, query: Any) 
     assert {n["id"] for n in graph.nodes} == {r["src"] for r in rows} | {r["dst"] for r in rows}
     names = {(r["src"], r["src_name"]) for r in rows} | {(r["dst"], r["dst_name"]) for r in rows}
     assert node_set(graph, "label") == {(node, name or node) for node, name in names}
+
+
+def test_public_addresses_fold_by_the_longest_prefix_that_leaves_few_enough() -> None:
+    spread = [{"address": f"{a}.{b}.7.9", "scope": "public"} for a in range(1, 41) for b in range(10)]  # 400 /16s
+    assert public_prefixes(spread, 300) == (8, 32)  # 40 /8s; 400 /24s and /16s are too many
+    assert public_prefixes(spread, 400) == (24, 64)
+    assert public_prefixes([*spread, {"address": "10.0.0.1", "scope": "vpc"}], 40) == (8, 32)  # others not counted
+    assert public_prefixes(spread, 10) == (0, 0)

@@ -103,7 +103,7 @@ class _Collector:
     def add_src_dst_row(self, row: dict[str, Any]) -> None:
         ends = {}
         for end in ("src", "dst"):
-            props = {f: row.get(f"{end}_{f}") for f in ("name", "group", "scope", "network")}
+            props = {f: row.get(f"{end}_{f}") for f in ("name", "group", "scope", "network", "pseudonymized")}
             # The node's key: an address of a network, unless the row gives it whole.
             ends[end] = str(row.get(f"{end}_key") or qualified(props["network"], row[end]))
             self._add_node(ends[end], props, row[end])

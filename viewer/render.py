@@ -8,11 +8,14 @@ from datetime import UTC, datetime
 from importlib.resources import files
 
 from viewer.graph import ViewGraph, time_window
+from viewer.layout import FOLDS, fold_keys, place, public_prefixes
 
 EMPTY_GRAPH_MESSAGE = (
     "the query returned no nodes or relationships to draw; return nodes/relationships/paths, or src and dst columns"
 )
 
+FOLD_ABOVE = 1_000  # nodes: a view with more opens with its public unnamed addresses folded
+PUBLIC_FOLDS = 300  # at most this many nodes for them, by the longest prefix that allows it
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 # Inside <script>, a "</script>" or "<!--" in the data would end or derail the element, and
@@ -30,11 +33,21 @@ def render_html(
     params: dict[str, object],
     subtitle: str | None = None,
     findings: list[dict[str, object]] | None = None,
+    fold: str | None = None,
 ) -> str:
     """The page for ``graph``; raises ValueError when there is nothing to draw. ``findings`` fill the side
-    panel: ``{"title", "items": [{"text", "edges": [index in graph.edges]}]}`` per heading."""
+    panel: ``{"title", "items": [{"text", "edges": [index in graph.edges]}]}`` per heading. ``fold`` is
+    how the page opens folded (none, group, subnet, prefix, public); by default it folds public unnamed
+    addresses when there are more than FOLD_ABOVE nodes, and the header says so."""
     if graph.is_empty:
         raise ValueError(EMPTY_GRAPH_MESSAGE)
+    if fold is not None and fold not in ("none", *FOLDS):
+        raise ValueError(f"folding takes none, {', '.join(FOLDS)}, not {fold!r}")
+    nodes = [dict(node) for node in graph.nodes]
+    place(nodes, graph.edges)
+    public = public_prefixes(nodes, PUBLIC_FOLDS)
+    for node in nodes:
+        node["fold"] = fold_keys(node, public)
     first, last = time_window(graph)
     meta: dict[str, object] = {
         "title": title,
@@ -44,12 +57,23 @@ def render_html(
     }
     if findings:
         meta["findings"] = findings
+    meta["fold"] = _folding(fold, len(nodes), public)
     parts = {
         "vis_network": _asset("assets/vis-network.min.js"),
-        "data": script_json({"meta": meta, "nodes": graph.nodes, "edges": graph.edges}),
+        "data": script_json({"meta": meta, "nodes": nodes, "edges": graph.edges}),
     }
     # One pass over the template only, so text inside the inlined parts is never substituted.
     return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], _asset("template.html"))
+
+
+def _folding(fold: str | None, count: int, public: tuple[int, int]) -> dict[str, str | None]:
+    if fold is not None:
+        return {"mode": fold, "reason": None}
+    if count > FOLD_ABOVE:
+        by = f"/{public[0]} or /{public[1]}" if public[0] else "one node per IP version"
+        reason = f"public unnamed addresses by {by}: {count:,} nodes is more than {FOLD_ABOVE:,}; click one to unfold"
+        return {"mode": "public", "reason": reason}
+    return {"mode": "none", "reason": None}
 
 
 def script_json(value: object) -> str:

@@ -144,6 +144,13 @@ def view(
     title: Annotated[str | None, typer.Option(help="Page title; default the query's.")] = None,
     group_by: Annotated[str | None, typer.Option(help="Merge nodes that share a name or group.")] = None,
     open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Open folded: group, subnet, prefix (unnamed addresses by /24 or /64), public, or none. "
+            "Default: public unnamed addresses fold above 1,000 nodes."
+        ),
+    ] = None,
 ) -> None:
     """Render a query's result as one self-contained HTML page (vis-network inlined)."""
     from viewer import graph_from_rows, render_html
@@ -159,7 +166,11 @@ def view(
         try:
             graph = graph_from_rows(rows, group_by=group_by)
             page = render_html(
-                graph, title=title or query.title, params=shown_params(query, values), subtitle=query.description
+                graph,
+                title=title or query.title,
+                params=shown_params(query, values),
+                subtitle=query.description,
+                fold=cluster,
             )
         except ValueError as error:
             raise UsageError(f"{query.name}: {error}") from error

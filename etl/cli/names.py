@@ -93,7 +93,8 @@ def reveal(
         lines, addresses = [], []
         for pseudonym in pseudonyms:
             # A key: [network/]address[@holder], the holder an interface id (or a name, kept as it is).
-            node, at, holder = pseudonym.partition("@")
+            # A view or a table marks a pseudonym with a leading "~": pasted from there, it reveals too.
+            node, at, holder = pseudonym.removeprefix("~").partition("@")
             network, _, address = node.rpartition("/")
             if is_resource_id(node):
                 real = ids.reveal(node)

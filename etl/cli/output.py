@@ -93,15 +93,27 @@ def as_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+# A pseudonym must never read as a real address: a table shows it behind this mark, as views do. The
+# flag columns that say which addresses are pseudonyms are what the mark stands for, and are not shown.
+PSEUDONYM_MARK = "~"
+_FLAGGED = {"src": "src_pseudonymized", "dst": "dst_pseudonymized", "id": "pseudonymized"}
+
+
 def as_table(columns: list[str], rows: list[dict[str, Any]], title: str | None = None) -> Table:
-    """A terminal table; columns empty on every row (names when nothing is named) are left out."""
-    columns = [c for c in columns if any(row.get(c) is not None for row in rows)]
+    """A terminal table; columns empty on every row (names when nothing is named) are left out, and
+    pseudonymized addresses are marked."""
+    shown = [c for c in columns if c not in _FLAGGED.values() and any(row.get(c) is not None for row in rows)]
     table = Table(title=literal(title) if title else None, show_lines=False)
-    for column in columns:
+    for column in shown:
         table.add_column(literal(column), overflow="fold")
     for row in rows:
-        table.add_row(*(literal(_cell(c, plain(row.get(c)))) for c in columns))
+        table.add_row(*(literal(_marked(row, c, _cell(c, plain(row.get(c))))) for c in shown))
     return table
+
+
+def _marked(row: dict[str, Any], column: str, text: str) -> str:
+    flag = _FLAGGED.get(column)
+    return PSEUDONYM_MARK + text if flag and row.get(flag) is True and text else text
 
 
 def query_table(queries: Sequence[SavedQuery]) -> Table:
