@@ -17,6 +17,7 @@ def main(page_path: Path, png_path: Path) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 860})
         page.goto(page_path.resolve().as_uri())
         wait_until_laid_out(page, 60_000)
+        page.wait_for_timeout(500)  # the fit to the canvas, asked for on the first frame, is drawn on a later one
         page.screenshot(path=str(png_path))
         browser.close()
 

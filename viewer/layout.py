@@ -15,7 +15,7 @@ from typing import Any
 
 import igraph
 
-EDGE_LENGTH = 90.0  # pixels: the median edge is drawn this long, as vis-network's springs were
+EDGE_LENGTH = 160.0  # pixels: the median edge is drawn this long; leaves around a hub need the room
 _SEED = 7
 # igraph's grid variant is near linear: 0.14 s for 1,000 nodes where the exact one takes 2 s; fewer
 # iterations for large views keep 5,000 nodes near half a second.

@@ -16,7 +16,7 @@ _ENDS = ", ".join(
     f"{node}.{field} AS {end}{suffix}"
     for end, node in (("src", "s"), ("dst", "d"))
     for field, suffix in (("key", "_key"), ("id", ""), ("name", "_name"), ("scope", "_scope"), ("group", "_group"),
-                          ("network", "_network"))
+                          ("network", "_network"), ("pseudonymized", "_pseudonymized"))
 )  # fmt: skip
 # count, packets and bytes are the later window's, as `top-edges` over it would show them.
 EDGES = f"""

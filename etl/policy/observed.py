@@ -98,7 +98,7 @@ class Conversation:
         ends = {
             f"{side}_{field}": getattr(end, field)
             for side, end in (("src", self.client), ("dst", self.server))
-            for field in ("key", "name", "group", "scope", "network")
+            for field in ("key", "name", "group", "scope", "network", "pseudonymized")
         }
         return {"src": self.client.id, "dst": self.server.id, **ends, "action": self.action, "flag": flag} | {
             k: v for k, v in self.entry().items() if k in ("port", "protocol", *SUMS, "first_seen", "last_seen")
