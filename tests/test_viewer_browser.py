@@ -443,3 +443,19 @@ def test_a_pseudonym_never_reads_as_a_real_address(open_view: Callable[..., Open
     assert "Pseudonymizedyes: ~ marks it, not a real address" in hover_node(view, "97.68.175.5")
     assert legend(view)[-1].startswith("~97.68.175.5: a pseudonym, not a real address")
     view.assert_quiet()
+
+
+def test_a_big_view_draws_its_busiest_lines_first_then_the_rest(open_view: Callable[..., OpenedView]) -> None:
+    hosts = [f"10.0.0.{n}" for n in range(1, 101)]
+    rows = [
+        flow(a, b, "ACCEPT", 1 + (i * 7919) % 5000)
+        for i, (a, b) in enumerate((a, b) for a in hosts for b in hosts if a != b)
+    ]
+    rows = rows[:4_500]
+    view = open_view(graph_from_rows(rows))
+    view.page.wait_for_function("() => vpcflowView.linesMs !== null")
+    assert view.js("() => vpcflowView.edges.length") == 4_500
+    counts = sorted((r["count"] for r in rows), reverse=True)
+    first = view.js("() => vpcflowView.edges.getIds().slice(0, 4000).map(id => vpcflowView.edges.get(id).count)")
+    assert sorted(first, reverse=True) == counts[:4_000]  # the busiest went in first
+    view.assert_quiet()
