@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from etl.errors import UsageError
-from etl.known_ips import KnownIPs, entry_order, iso_time, to_yaml
+from etl.known_ips import KnownIPs, entry_order, to_yaml
+from etl.sources.timewindow import iso_time
 from etl.statedir import write_private
 
 Entry = dict[str, str]

@@ -25,6 +25,7 @@ import yaml
 
 from etl.classify import IPNetwork, PrefixTable, address_number
 from etl.errors import UsageError
+from etl.sources.timewindow import iso_time
 from etl.yamlfile import compose, line
 
 FIELDS = ("ip", "cidr", "name", "group", "role", "vpc", "account", "subnet", "az", "eni", "from", "to")
@@ -207,10 +208,6 @@ def _as_entry(network: IPNetwork, known: Known) -> dict[str, str]:
     entry.update({key: value for key in ("group", "role", *PLACES) if (value := getattr(known, key)) is not None})
     entry.update({key: iso_time(value) for key, value in (("from", known.seen_from), ("to", known.seen_to)) if value})
     return entry
-
-
-def iso_time(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def entry_order(entry: Mapping[str, str]) -> tuple[int, int, int, int, str, str]:

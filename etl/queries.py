@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.errors import QueryError, UsageError
+from etl.sources.timewindow import iso_time
 
 _HEADER = re.compile(r"//\s*(\w[\w-]*)\s*:\s*(.*)")
 NULL = "null"
@@ -133,9 +134,7 @@ def shown_params(query: SavedQuery, values: dict[str, Any]) -> dict[str, Any]:
     open window says nothing)."""
     types = {p.name: p.type for p in query.params}
     return {
-        name: datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
-        if types.get(name) == "time"
-        else value
+        name: iso_time(value) if types.get(name) == "time" else value
         for name, value in values.items()
         if value is not None
     }

@@ -21,7 +21,8 @@ from moto.server import ThreadedMotoServer
 
 from etl.discover import _identify, discover_known_ips, make_ec2_client
 from etl.errors import SourceError, UsageError
-from etl.known_ips import PLACES, Known, KnownIPs, entry_order, iso_time, write_yaml
+from etl.known_ips import PLACES, Known, KnownIPs, entry_order, write_yaml
+from etl.sources.timewindow import iso_time
 
 REGION = "eu-north-1"  # a region no other test module uses: moto's state is shared in-process
 ACCOUNT = "123456789012"  # moto's default account

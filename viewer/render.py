@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from importlib.resources import files
 
+from etl.sources.timewindow import iso_time
 from viewer.graph import ViewGraph, time_window
 from viewer.layout import FOLDS, fold_keys, place, public_prefixes
 
@@ -53,7 +53,7 @@ def render_html(
         "title": title,
         "subtitle": subtitle,
         "params": params,
-        "window": {"from": _utc_iso(first), "to": _utc_iso(last)},
+        "window": {"from": iso_time(first), "to": iso_time(last)},
     }
     if findings:
         meta["findings"] = findings
@@ -80,12 +80,6 @@ def script_json(value: object) -> str:
     """JSON that is safe to place inside a ``<script>`` element."""
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":"))
     return text.translate(_SCRIPT_ESCAPES)
-
-
-def _utc_iso(epoch_seconds: int | None) -> str | None:
-    if epoch_seconds is None:
-        return None
-    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _asset(name: str) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from etl.changes.rules import Rule
 from etl.policy.observed import End
 from etl.policy.protocols import protocol_name
+from etl.sources.timewindow import iso_time
 
 REJECT = "REJECT"
 
@@ -57,7 +57,7 @@ class Alert:
     def entry(self) -> dict[str, Any]:
         """The JSON line `watch` prints and POSTs."""
         return {"rule": self.rule.name, "severity": self.rule.severity, "kind": self.rule.kind,
-                "bucket": _iso(self.bucket), "subject": self.subject, "message": self.message, "count": self.count}  # fmt: skip
+                "bucket": iso_time(self.bucket), "subject": self.subject, "message": self.message, "count": self.count}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,3 @@ def _skipdata(rule: Rule, touched: Touched) -> list[Alert]:
               file=file)
         for file, (records, bucket) in sorted(touched.skipdata.items())
     ]  # fmt: skip
-
-
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")

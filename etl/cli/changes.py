@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from etl.changes.windows import Window
-from etl.cli.common import State, err, errors, out
+from etl.changes.windows import Window, parse_range, window_of
+from etl.cli.common import State, check_format, check_output_folder, err, errors, out
 from etl.cli.display import literal
 from etl.cli.selection import (
     AccountOption,
@@ -23,6 +22,7 @@ from etl.cli.selection import (
     SourcesArgument,
 )
 from etl.errors import UsageError
+from etl.sources.timewindow import iso_time
 from etl.stopping import StopRequest, stop_signals
 
 if TYPE_CHECKING:
@@ -38,19 +38,6 @@ EDGE_COLUMNS = ["src", "src_name", "dst", "dst_name", "port", "protocol", "actio
 CHANGE_COLUMNS = [*EDGE_COLUMNS, "count_change", "count_ratio", "bytes_change", "bytes_ratio"]
 ADDRESS_COLUMNS = ["id", "name", "scope", "group", "network", "first_seen"]
 _SHOWN = 50  # rows of each table; --format json gives them all
-
-
-def parse_window(text: str, option: str) -> Window:
-    from etl.sources.timewindow import parse_time
-
-    start, sep, end = text.partition("..")
-    if not sep:
-        raise UsageError(f"{option} takes START..END, like 2026-01-05..2026-01-06 or 14d..7d, not {text!r}")
-    now = datetime.now(UTC)
-    moments = [int(parse_time(t, now).timestamp()) if t.strip() else None for t in (start, end)]
-    if moments[0] is not None and moments[1] is not None and moments[0] >= moments[1]:
-        raise UsageError(f"{option} {text!r} ends before it starts")
-    return Window(*moments)
 
 
 def diff(
@@ -70,11 +57,9 @@ def diff(
 
     state: State = ctx.obj
     with errors(state):
-        if format not in FORMATS:
-            raise UsageError(f"--format takes one of {', '.join(FORMATS)}, not {format!r}")
-        if output_path is not None and not output_path.parent.is_dir():
-            raise UsageError(f"cannot write {output_path}: there is no folder {output_path.parent}")
-        earlier, later = parse_window(before, "--before"), parse_window(after, "--after")
+        check_format(format, FORMATS)
+        check_output_folder(output_path)
+        earlier, later = parse_range(before, "--before"), parse_range(after, "--after")
         if later.start is None:
             raise UsageError("--after needs a start: addresses are new when first seen after it")
         with open_store(state.settings) as store:
@@ -138,13 +123,11 @@ def alerts(
     """The alerts `watch` has stored, latest bucket first."""
     from etl.changes import stored
     from etl.graph.store import open_store
-    from etl.sources.timewindow import parse_time
 
     state: State = ctx.obj
     with errors(state):
-        if format not in FORMATS:
-            raise UsageError(f"--format takes one of {', '.join(FORMATS)}, not {format!r}")
-        start = int(parse_time(since, datetime.now(UTC)).timestamp()) if since else None
+        check_format(format, FORMATS)
+        start = window_of(since, None, "").start
         with open_store(state.settings) as store:
             rows = stored.listed(store, start)
         if format == "json":
@@ -153,13 +136,11 @@ def alerts(
             from etl.cli.output import as_table
 
             columns = ["bucket", "severity", "rule", "subject", "message", "count", "addresses"]
-            out.print(as_table(columns, [r | {"bucket": _iso(r["bucket"])} for r in rows], f"Alerts ({len(rows):,})"))
+            out.print(
+                as_table(columns, [r | {"bucket": iso_time(r["bucket"])} for r in rows], f"Alerts ({len(rows):,})")
+            )
         else:
             err.print("no alerts stored")
-
-
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def watch(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -12,7 +13,7 @@ from rich.text import Text
 
 from etl.cli.display import visible
 from etl.config import Settings
-from etl.errors import VpcflowError
+from etl.errors import UsageError, VpcflowError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -22,6 +23,17 @@ err = Console(stderr=True, soft_wrap=True)
 class State:
     settings: Settings
     debug: bool
+
+
+def check_format(format: str, formats: tuple[str, ...]) -> None:
+    if format not in formats:
+        raise UsageError(f"--format takes one of {', '.join(formats)}, not {format!r}")
+
+
+def check_output_folder(path: Path | None) -> None:
+    """Before any query: they may take a while."""
+    if path is not None and not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: there is no folder {path.parent}")
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from etl.cli.common import State, err, errors, out
+from etl.cli.common import State, check_format, check_output_folder, err, errors, out
 from etl.cli.display import literal
 from etl.errors import UsageError
 from etl.graph.embedded import embedded_endpoint
@@ -123,8 +123,7 @@ def query_run(
 
     state: State = ctx.obj
     with errors(state):
-        if format not in output.FORMATS:
-            raise UsageError(f"--format takes one of {', '.join(output.FORMATS)}, not {format!r}")
+        check_format(format, output.FORMATS)
         query, columns, rows, _ = _run(state, name, param)
     if format == "json":
         sys.stdout.write(output.as_json(rows))  # not through rich: it would turn `:smile:` into an emoji
@@ -157,8 +156,7 @@ def view(
 
     state: State = ctx.obj
     with errors(state):
-        if not output_path.parent.is_dir():  # before the query: it may take a while
-            raise UsageError(f"cannot write {output_path}: there is no folder {output_path.parent}")
+        check_output_folder(output_path)
         query, _, rows, values = _run(state, name, param)
         group_by = group_by or query.view.get("group-by")
         if group_by not in (None, "name", "group"):

@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import RenderableType
 
-from etl.cli.common import State, err, errors, out
+from etl.changes.windows import Window, window_of
+from etl.cli.common import State, check_format, check_output_folder, err, errors, out
 from etl.cli.display import literal
 from etl.cli.selection import EndOption, ProfileOption, StartOption
 from etl.errors import UsageError
@@ -39,46 +38,6 @@ FormatOption = Annotated[str, typer.Option("--format", "-f", help="table or json
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Also write the findings as an HTML view here.")
 ]
-
-
-@dataclass(frozen=True)
-class Window:
-    start: int | None
-    end: int | None
-
-    @property
-    def params(self) -> dict[str, object]:
-        """The window's ends that were given, as a view's header shows them."""
-        return {k: v for k, v in self.as_json().items() if v is not None}
-
-    def as_json(self) -> dict[str, str | None]:
-        return {"start": _iso(self.start), "end": _iso(self.end)}
-
-    def __str__(self) -> str:
-        if self.start is None and self.end is None:
-            return "over all the graph holds"
-        return f"from {_iso(self.start) or 'the first record'} to {_iso(self.end) or 'the last'}"
-
-
-def _iso(moment: int | None) -> str | None:
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _window(start: str | None, end: str | None) -> Window:
-    from etl.sources.timewindow import parse_time
-
-    now = datetime.now(UTC)
-    moments = [int(parse_time(t, now).timestamp()) if t else None for t in (start, end)]
-    if moments[0] is not None and moments[1] is not None and moments[0] >= moments[1]:
-        raise UsageError("--start must be before --end")
-    return Window(*moments)
-
-
-def _checked_options(format: str, output_path: Path | None) -> None:
-    if format not in FORMATS:
-        raise UsageError(f"--format takes one of {', '.join(FORMATS)}, not {format!r}")
-    if output_path is not None and not output_path.parent.is_dir():  # before the queries: they may take a while
-        raise UsageError(f"cannot write {output_path}: there is no folder {output_path.parent}")
 
 
 def vocabulary_of(names: Iterable[str | None], groups: Iterable[str | None], known_ips: Path | None) -> Vocabulary:
@@ -161,8 +120,9 @@ def check(
 
     state: State = ctx.obj
     with errors(state):
-        _checked_options(format, output_path)
-        window = _window(start, end)
+        check_format(format, FORMATS)
+        check_output_folder(output_path)
+        window = window_of(start, end, "--start must be before --end")
         with open_store(state.settings) as store:
             ends, conversations, real = _observe(state, store, window)
         vocabulary = vocabulary_of(
@@ -176,7 +136,7 @@ def check(
         _write(output_path, lambda: _check_page(findings, policy_path, window))
     err.print(
         literal(
-            f"{len(conversations):,} conversations {window}, {len(findings.guarded):,} into guarded addresses: "
+            f"{len(conversations):,} conversations {window.described()}, {len(findings.guarded):,} into guarded addresses: "
             f"{len(findings.violations):,} violations, {len(findings.unused_rules):,} unused rules, "
             f"{len(findings.missing):,} missing, {len(findings.rejected):,} rejected attempts"
             + (f"; {findings.unchecked:,} without an action were not checked" if findings.unchecked else "")
@@ -194,7 +154,7 @@ _VOCABULARY = (
 def _check_page(findings: Findings, policy_path: Path, window: Window) -> str:
     from etl.policy.views import check_page  # draws with the viewer, which imports the neo4j driver
 
-    return check_page(findings, title=f"check {policy_path.name}", params=window.params)
+    return check_page(findings, title=f"check {policy_path.name}", params=window.shown())
 
 
 @audit_app.command("security-groups")
@@ -225,11 +185,12 @@ def audit_security_groups(
 
     state: State = ctx.obj
     with errors(state):
-        _checked_options(format, output_path)
+        check_format(format, FORMATS)
+        check_output_folder(output_path)
         kinds = [k.strip() for k in (fail_on or "").split(",") if k.strip()]
         if unknown := [k for k in kinds if k not in FAIL_ON]:
             raise UsageError(f"--fail-on takes {' and '.join(FAIL_ON)}, not {', '.join(map(repr, unknown))}")
-        window = _window(start, end)
+        window = window_of(start, end, "--start must be before --end")
         with open_store(state.settings) as store:
             inventory = _inventory(state, store, from_graph, profile, region, endpoint_url)
             ends, conversations, real = _observe(state, store, window)
@@ -240,7 +201,7 @@ def audit_security_groups(
     err.print(
         literal(
             f"{len(inventory.groups):,} groups, {len(result.uses):,} inbound rules, {len(conversations):,} "
-            f"conversations {window}: {len(result.unused):,} rules with no traffic, {len(result.wide):,} wide rules used "
+            f"conversations {window.described()}: {len(result.unused):,} rules with no traffic, {len(result.wide):,} wide rules used "
             f"narrowly, {len(result.refusals):,} groups refused traffic"
         ),
         highlight=False,
@@ -274,4 +235,4 @@ def _inventory(
 def _audit_page(result: Audit, window: Window) -> str:
     from etl.policy.views import audit_page
 
-    return audit_page(result, title="audit security-groups", params=window.params)
+    return audit_page(result, title="audit security-groups", params=window.shown())

@@ -22,6 +22,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import overload
 
 from etl.errors import UsageError
 
@@ -61,6 +62,15 @@ def parse_time(text: str, now: datetime) -> datetime:
             "or a span back from now (90m, 24h, 7d)"
         ) from error
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@overload
+def iso_time(seconds: int) -> str: ...
+@overload
+def iso_time(seconds: None) -> None: ...
+def iso_time(seconds: int | None) -> str | None:
+    """Epoch seconds as ISO 8601 in UTC, `2026-01-02T00:00:00Z`: how times are shown and written."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
