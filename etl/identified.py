@@ -8,10 +8,13 @@ internet-facing VPC has tens of thousands of distinct edges: per-edge Python is 
 
 from __future__ import annotations
 
+from collections.abc import Set
+from typing import Protocol
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.aggregate import CONTEXT_KEYS, EDGE_KEYS, EDGE_SCHEMA, INTERFACE_FACTS, EdgeAccumulator, merge
+from etl.aggregate import CONTEXT_KEYS, EDGE_KEYS, EDGE_SCHEMA, INTERFACE_FACTS, merge
 from etl.batch import ADDRESS_SCHEMA, FLOW_SCHEMA
 from etl.identify import IDENTITY_SCHEMA, Interface, Naming
 from etl.parse import ParseStats
@@ -21,7 +24,20 @@ _NO_ADDRESS = pa.scalar(None, pa.string())
 _SEPARATOR = "\x1f"  # in no address, VPC or account id
 
 
-def identified(accumulator: EdgeAccumulator, naming: Naming, stats: ParseStats) -> tuple[pa.Table, pa.Table]:
+class Aggregated(Protocol):
+    """Records summed into edges: an EdgeAccumulator's, or edge rows an engine summed (etl/athena)."""
+
+    @property
+    def aws_services(self) -> Set[str]: ...
+
+    def result(self) -> pa.Table: ...  # aggregate.LOGGED_SCHEMA
+
+    def paths(self) -> pa.Table: ...  # aggregate.PACKET_SCHEMA
+
+    def interfaces(self) -> pa.Table: ...  # aggregate.INTERFACE_SCHEMA
+
+
+def identified(accumulator: Aggregated, naming: Naming, stats: ParseStats) -> tuple[pa.Table, pa.Table]:
     """Edges (batch.FLOW_SCHEMA) and their ends (batch.ADDRESS_SCHEMA): named, classified, pseudonymized.
 
     An address is identified with the network of the interface that logged it and the era of the
