@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHECK = """
 import etl, viewer, json, sys
+import etl.cli  # every command's module, and the packages they import
 from etl.queries import saved_queries
 from viewer import graph_from_rows, render_html
 assert etl.__file__.startswith(sys.argv[1]), etl.__file__
@@ -34,6 +35,10 @@ def test_wheel_installed_outside_the_repo_lists_queries_and_renders(tmp_path: Pa
     (wheel,) = wheels.glob("vpcflow-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"queries/top-edges.cypher", "queries/min-count.cypher", "viewer/assets/vis-network.min.js"} <= set(names)
+    # Every package of the source tree: the CLI imports them all (a package left out of pyproject's list
+    # made an installed `vpcflow` fail on its first command).
+    packages = {str(init.parent.relative_to(ROOT)) for init in (ROOT / "etl").rglob("__init__.py")}
+    assert packages <= {str(Path(name).parent) for name in names if name.endswith("/__init__.py")}
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target, wheel],
