@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from etl.athena.billing import Scanned
 from etl.athena.edges import LISTS_SCHEMA, ROW_SCHEMA, batch_of
 from etl.athena.slices import Layout, Slice, parse_slice, slices
 from etl.athena.sql import VERSION_5_COLUMNS, Aggregation, Table, edge_sql
@@ -270,3 +271,14 @@ def test_projected_partitions_outside_the_slice_are_not_read(
     assert (piece.lower, piece.upper, len(piece.partitions)) == (None, None, partitions)
     sql = edge_sql(Table("flowlogs", "vpc", layout, frozenset(VERSION_5_COLUMNS)), piece)
     assert _readers(con, sql, reader) == len(ACCOUNTS) * partitions
+
+
+# --- what Athena bills -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scanned", "megabytes"),
+    [([0], 10), ([1], 10), ([10 << 20], 10), ([(10 << 20) + 1], 11), ([3 << 30, 5 << 20], 3072 + 10)],
+)
+def test_each_query_is_billed_by_the_megabyte_with_a_ten_megabyte_minimum(scanned: list[int], megabytes: int) -> None:
+    assert Scanned(["q"] * len(scanned), scanned).cost(5.0) == pytest.approx(megabytes / (1 << 20) * 5.0)

@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from etl import logs
+from etl.cli.athena import athena_app
 from etl.cli.changes import alerts, diff, watch
 from etl.cli.common import State, errors
 from etl.cli.graph import db_app, query_app, view
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
 app.add_typer(known_ips_app, name="known-ips")
 app.add_typer(audit_app, name="audit")
+app.add_typer(athena_app, name="athena")
 for command in (view, load, parse, demo, reveal, check, diff, watch, alerts):
     app.command()(command)
 

@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from etl import demo as demo_data
 from etl import pipeline
+from etl.athena.billing import PRICE_PER_TB
 from etl.buckets import DAY, parse_bucket
-from etl.cli import report
+from etl.cli import athena, report
 from etl.cli.common import State, err, errors, out
 from etl.cli.display import literal
 from etl.cli.selection import (
@@ -96,12 +97,39 @@ def load(
     end: EndOption = None,
     account: AccountOption = None,
     aws_region: AwsRegionOption = None,
+    layout: athena.LayoutOption = athena.LayoutChoice.text,
+    columns: athena.ColumnsOption = None,
+    length: athena.SliceOption = "1d",
+    workgroup: athena.WorkgroupOption = None,
+    output_location: athena.OutputLocationOption = None,
+    price_per_tb: athena.PriceOption = PRICE_PER_TB,
 ) -> None:
     """Load flow logs into the graph. Exit 0 ok, 1 nothing loaded, 2 usage, 3 some files failed,
-    130/143 stopped by SIGINT/SIGTERM (files not loaded are named; the same command loads them)."""
+    130/143 stopped by SIGINT/SIGTERM (files not loaded are named; the same command loads them).
+
+    An athena://DATABASE/TABLE source is summed by Athena, one query per --slice of --start/--end:
+    --layout, --columns, --slice, --workgroup, --output-location and --price-per-tb are for it."""
     state: State = ctx.obj
     # From the start: a signal while the JVM starts or S3 is listed stops the load before its first file.
     stop = ctx.with_resource(stop_signals())
+    if any(source.startswith("athena://") for source in sources):
+        with errors(state):
+            request = athena.AthenaRequest(
+                start, end, layout, columns, length, workgroup, output_location, price_per_tb, account or (),
+                aws_region or (), addresses is Addresses.packet, bucket, reload, dry_run, profile, region, endpoint_url,
+            )  # fmt: skip
+            naming = naming_of(
+                state,
+                known_ips,
+                pseudonymize,
+                aws_ip_ranges,
+                not dry_run,
+                PublicPrefixes(public_prefix, public_prefix6),
+            )
+            code = athena.load_table(state, sources, request, naming, stop)
+        if stop.exit_code is not None:
+            err.print(f"{stop.reason()}: the same command loads what was not loaded", highlight=False)
+        raise typer.Exit(code)
     with errors(state):
         chosen = select(state, sources, profile, region, endpoint_url, start, end, account, aws_region)
         naming = naming_of(
