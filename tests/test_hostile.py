@@ -155,7 +155,14 @@ def readme_examples() -> list[Run]:
 # Every command, with inputs that broke it once or belong to the same class. The test below checks
 # that this covers every command the app has.
 HOSTILE_RUNS: dict[str, list[list[str]]] = {
-    "load": [["load", "--pseudonymize", "none", "logs/"], ["load", "logs/**/*.log"], ["load", f"missing{ESCAPES}"]],
+    "load": [
+        ["load", "--pseudonymize", "none", "logs/"],
+        ["load", "logs/**/*.log"],
+        ["load", f"missing{ESCAPES}"],
+        # moto answers as Athena, but writes no result: each slice fails, named, with its query id.
+        ["load", "athena://flowlogs/vpc", "--start", "2026-01-01", "--end", "2026-01-02", "--layout", "hive"],
+        ["load", f"athena://flowlogs/{ESCAPES}", "--start", "2026-01-01", "--end", "2026-01-02"],
+    ],
     "parse": [["parse", "logs/"], ["parse", "--output", f"x{ESCAPES}", "logs/good.log"]],
     "demo": [["demo", "--records", "0"], ["demo", "--records", "10", "-o", "missing-folder/demo.log"]],
     "reveal": [["reveal", "10.0.3.30"], ["reveal", ESCAPES], ["reveal", "[link=https://evil.example]x[/link]"]],
@@ -197,6 +204,35 @@ HOSTILE_RUNS: dict[str, list[list[str]]] = {
         ["watch", "logs/", "--once", "--rules", "rules.yaml", "--interval", ESCAPES],
     ],
     "alerts": [["alerts"], ["alerts", "--format", "json"]],
+    "athena sql": [
+        [
+            "athena",
+            "sql",
+            "--table",
+            "flowlogs.vpc",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-02",
+            "--layout",
+            "hive",
+        ],
+        ["athena", "sql", "--table", f"flowlogs.{ESCAPES}", "--start", "2026-01-01", "--end", "2026-01-02"],
+        [
+            "athena",
+            "sql",
+            "--table",
+            "flowlogs.vpc",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-02",
+            "--account",
+            ESCAPES,
+            "--columns",
+            ESCAPES,
+        ],
+    ],
     "db status": [["db", "status"]],
     "db serve": [["db", "serve"]],  # the state directory is served already: one sentence, no hang
     "db reset": [["db", "reset"]],

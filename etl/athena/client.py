@@ -129,7 +129,7 @@ class Athena:
     def rows(self, finished: Finished) -> bytes:
         """The result CSV's bytes."""
         location = parse_s3_url(finished.output_location)
-        with s3_errors(location):
+        with s3_errors(location, f"Athena query {finished.query_id} left no result at {{where}}"):
             body = self._s3.get_object(Bucket=location.bucket, Key=location.prefix)["Body"]
             return body.read()  # type: ignore[no-any-return]
 

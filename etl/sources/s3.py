@@ -100,14 +100,15 @@ def _client_of_this_process(profile: str | None, region: str | None, endpoint_ur
 
 
 @contextlib.contextmanager
-def s3_errors(location: S3Location) -> Iterator[None]:
-    """botocore's errors as one sentence naming the bucket and key (or prefix); never a credential."""
+def s3_errors(location: S3Location, missing: str | None = None) -> Iterator[None]:
+    """botocore's errors as one sentence naming the bucket and key (or prefix); never a credential.
+    `missing` says what an absent key means, where it is not an object deleted since its listing."""
     where = str(location)
     try:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        template = _CLIENT_ERRORS.get(code)
+        template = missing if missing and code == "NoSuchKey" else _CLIENT_ERRORS.get(code)
         if template is None:
             message = error.response.get("Error", {}).get("Message", "")
             raise SourceError(f"S3 refused to serve {where}: {code} {message}".rstrip()) from error
