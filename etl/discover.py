@@ -20,10 +20,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from etl.errors import SourceError, UsageError
+from etl.awsclients import aws_clients
+from etl.errors import SourceError
 from etl.known_ips import entry_order
 
 EC2Client = Any  # boto3 builds clients at run time; their stubs (mypy-boto3-ec2) are not a dependency
@@ -62,14 +62,8 @@ _PERMISSIONS = (
 
 def make_ec2_client(profile: str | None, region: str | None, endpoint_url: str | None = None) -> EC2Client:
     """The EC2 client discovery takes, built here so the CLI never imports boto3."""
-    try:
-        return boto3.Session(profile_name=profile).client("ec2", region_name=region, endpoint_url=endpoint_url)
-    except ProfileNotFound as error:
-        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from error
-    except NoRegionError as error:
-        raise UsageError("no AWS region given: use --region, AWS_REGION or a profile that sets one") from error
-    except ValueError as error:  # botocore's word for an endpoint URL it cannot use
-        raise UsageError(f"{endpoint_url!r} is not a usable EC2 endpoint URL: {error}") from error
+    [client] = aws_clients(profile, region, endpoint_url, "ec2")
+    return client  # type: ignore[no-any-return]
 
 
 def discover_known_ips(ec2: EC2Client, *, page_size: int | None = None) -> list[Entry]:

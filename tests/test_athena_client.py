@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import socket
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -23,10 +22,10 @@ from botocore.retries.standard import ExponentialBackoff
 from moto.athena.models import AthenaBackend, athena_backends
 from moto.athena.responses import AthenaResponse
 from moto.moto_api import state_manager
-from moto.server import ThreadedMotoServer
 
 from etl.athena.client import Athena, AthenaError, Finished, Where, make_athena, read_result
 from etl.errors import SourceError, UsageError
+from tests.aws import fake_aws, moto_server
 
 REGION = "ap-southeast-3"  # a region no other test module uses: moto's state is shared in-process
 ACCOUNT = "123456789012"  # moto's default account
@@ -47,31 +46,14 @@ PERMISSIONS = (
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.WARNING)  # one line per request would bury a failure's report
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    werkzeug.setLevel(level)
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Fake credentials, and none of the machine's own AWS configuration."""
-    nowhere = tmp_path_factory.mktemp("no-aws-config")
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-                     "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_ATHENA", "AWS_REGION"):  # fmt: skip
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", REGION)
-        patch.setenv("AWS_CONFIG_FILE", str(nowhere / "config"))
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere / "credentials"))
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        fake_aws(patch, tmp_path_factory.mktemp("no-aws-config"), REGION)
         yield
 
 

@@ -8,7 +8,6 @@ totals are checked against the records themselves."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,12 @@ import pytest
 from moto.athena.models import AthenaBackend, athena_backends
 from moto.athena.responses import AthenaResponse
 from moto.s3.models import s3_backends
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from etl.athena.slices import Layout
 from etl.cli import app
 from tests.athena_tables import LogFile, create_table, log_files, write_layout
+from tests.aws import fake_aws, moto_server
 
 pytestmark = pytest.mark.integration
 
@@ -95,30 +94,15 @@ def endpoint(engine: duckdb.DuckDBPyConnection) -> Iterator[str]:
             execution["Status"]["StateChangeReason"] = "HIVE_CURSOR_ERROR: the file was changed while it was read"
         return json.dumps(answer)
 
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.WARNING)
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, moto_server() as url:
         patch.setattr(AthenaBackend, "start_query_execution", start)
         patch.setattr(AthenaResponse, "get_query_execution", get)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
         yield url
-        server.stop()
-    werkzeug.setLevel(level)
 
 
 @pytest.fixture
 def aws(endpoint: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
+    fake_aws(monkeypatch, tmp_path, REGION)
     s3 = boto3.Session(region_name=REGION).client("s3", endpoint_url=endpoint)
     if RESULTS not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
         s3.create_bucket(Bucket=RESULTS, CreateBucketConfiguration={"LocationConstraint": REGION})

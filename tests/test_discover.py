@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import logging
 import socket
 import time
 import urllib.request
@@ -17,12 +16,12 @@ from typing import Any, NamedTuple
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from etl.discover import _identify, discover_known_ips, make_ec2_client
 from etl.errors import SourceError, UsageError
 from etl.known_ips import PLACES, Known, KnownIPs, entry_order, write_yaml
 from etl.sources.timewindow import iso_time
+from tests.aws import moto_server
 
 REGION = "eu-north-1"  # a region no other test module uses: moto's state is shared in-process
 ACCOUNT = "123456789012"  # moto's default account
@@ -61,15 +60,8 @@ class Subnet:
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.WARNING)  # one line per request would bury a failure's report
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    werkzeug.setLevel(level)
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

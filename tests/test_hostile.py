@@ -152,6 +152,7 @@ def readme_examples() -> list[Run]:
     return runs
 
 
+ATHENA_SQL = ["athena", "sql", "--table", "flowlogs.vpc", "--start", "2026-01-01", "--end", "2026-01-02"]
 # Every command, with inputs that broke it once or belong to the same class. The test below checks
 # that this covers every command the app has.
 HOSTILE_RUNS: dict[str, list[list[str]]] = {
@@ -205,33 +206,9 @@ HOSTILE_RUNS: dict[str, list[list[str]]] = {
     ],
     "alerts": [["alerts"], ["alerts", "--format", "json"]],
     "athena sql": [
-        [
-            "athena",
-            "sql",
-            "--table",
-            "flowlogs.vpc",
-            "--start",
-            "2026-01-01",
-            "--end",
-            "2026-01-02",
-            "--layout",
-            "hive",
-        ],
+        [*ATHENA_SQL, "--layout", "hive"],
         ["athena", "sql", "--table", f"flowlogs.{ESCAPES}", "--start", "2026-01-01", "--end", "2026-01-02"],
-        [
-            "athena",
-            "sql",
-            "--table",
-            "flowlogs.vpc",
-            "--start",
-            "2026-01-01",
-            "--end",
-            "2026-01-02",
-            "--account",
-            ESCAPES,
-            "--columns",
-            ESCAPES,
-        ],
+        [*ATHENA_SQL, "--account", ESCAPES, "--columns", ESCAPES],
     ],
     "db status": [["db", "status"]],
     "db serve": [["db", "serve"]],  # the state directory is served already: one sentence, no hang

@@ -29,6 +29,7 @@ from etl.parse import ParseStats, parse_stream
 from etl.pipeline import LoadOptions, load
 from etl.sources import S3Options, resolve_sources
 from etl.sources.s3 import S3Client, list_s3_sources, make_s3_client
+from tests.aws import fake_aws
 
 BUCKET = "flow-logs"
 ACCOUNT = "123456789012"
@@ -105,23 +106,8 @@ def moto() -> Iterator[Moto]:
 
 @pytest.fixture(scope="module")
 def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Fake credentials, and none of the machine's own AWS configuration."""
-    nowhere = tmp_path_factory.mktemp("no-aws-config")
     with pytest.MonkeyPatch.context() as patch:
-        for name in (
-            "AWS_PROFILE",
-            "AWS_DEFAULT_PROFILE",
-            "AWS_SESSION_TOKEN",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_S3",
-        ):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.setenv("AWS_CONFIG_FILE", str(nowhere / "config"))
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere / "credentials"))
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        fake_aws(patch, tmp_path_factory.mktemp("no-aws-config"), "us-east-1")
         yield
 
 

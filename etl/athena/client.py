@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from etl.errors import SourceError, UsageError
+from etl.awsclients import aws_clients
+from etl.errors import SourceError
 from etl.sources.s3 import parse_s3_url, s3_errors
 
 logger = logging.getLogger(__name__)
@@ -71,18 +71,7 @@ class Finished:
 
 def make_athena(profile: str | None, region: str | None, endpoint_url: str | None) -> Athena:
     """Athena and S3 clients of one session, built here so the CLI never imports boto3."""
-    try:
-        session = boto3.Session(profile_name=profile)
-        return Athena(
-            session.client("athena", region_name=region, endpoint_url=endpoint_url, config=_RETRIES),
-            session.client("s3", region_name=region, endpoint_url=endpoint_url, config=_RETRIES),
-        )
-    except ProfileNotFound as error:
-        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from error
-    except NoRegionError as error:
-        raise UsageError("no AWS region given: use --region, AWS_REGION or a profile that sets one") from error
-    except ValueError as error:  # botocore's word for an endpoint URL it cannot use
-        raise UsageError(f"{endpoint_url!r} is not a usable Athena endpoint URL: {error}") from error
+    return Athena(*aws_clients(profile, region, endpoint_url, "athena", "s3", config=_RETRIES))
 
 
 def _never() -> str | None:

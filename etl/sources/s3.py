@@ -17,16 +17,15 @@ from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
     NoCredentialsError,
     ParamValidationError,
-    ProfileNotFound,
 )
 
+from etl.awsclients import aws_clients
 from etl.errors import SourceError, UsageError
 from etl.sources.timewindow import KeyFilter, Step, TimeWindow, keep_object, plan_folder
 
@@ -85,12 +84,7 @@ class S3Client:
 
 def make_s3_client(profile: str | None, region: str | None, endpoint_url: str | None) -> S3Client:
     """The one S3 client of a run."""
-    try:
-        client = boto3.Session(profile_name=profile).client("s3", region_name=region, endpoint_url=endpoint_url)
-    except ProfileNotFound as error:
-        raise UsageError(f"there is no AWS profile named {profile!r} in the AWS config files") from error
-    except ValueError as error:  # botocore's word for an endpoint URL it cannot use
-        raise UsageError(f"{endpoint_url!r} is not a usable S3 endpoint URL: {error}") from error
+    [client] = aws_clients(profile, region, endpoint_url, "s3")
     return S3Client((profile, region, endpoint_url), client)
 
 
