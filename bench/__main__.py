@@ -9,7 +9,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCHMARKS = ("demo_shape", "parse_speed", "pseudonymize", "load_speed", "bucket_cost", "view_layout")
+BENCHMARKS = (
+    "demo_shape",
+    "parse_speed",
+    "pseudonymize",
+    "load_speed",
+    "bucket_cost",
+    "view_layout",
+    "athena_pushdown",
+)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -164,3 +165,15 @@ def create_table(con: object, root: Path, layout: Layout, database: str = "flowl
             branches.append(f"SELECT {typed}, {constants} FROM {read}")
         body = "\nUNION ALL\n".join(branches)
     con.execute(f'CREATE VIEW "{database}"."{name}" AS {body}')  # type: ignore[attr-defined]
+
+
+def athena_csv(names: list[str], rows: list[tuple[Any, ...]]) -> bytes:
+    """Rows as Athena writes a result: a header, every value quoted, NULL empty, an array as [a, b]."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        text = "[" + ", ".join(value) + "]" if isinstance(value, list) else str(value)
+        return '"' + text.replace('"', '""') + '"'
+
+    return "".join(",".join(map(cell, row)) + "\n" for row in [tuple(names), *rows]).encode()

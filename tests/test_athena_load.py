@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from etl.athena.slices import Layout
 from etl.cli import app
-from tests.athena_tables import LogFile, create_table, log_files, write_layout
+from tests.athena_tables import LogFile, athena_csv, create_table, log_files, write_layout
 from tests.aws import fake_aws, moto_server
 
 pytestmark = pytest.mark.integration
@@ -53,18 +53,6 @@ def engine(logs: list[LogFile], tmp_path_factory: pytest.TempPathFactory) -> duc
     return con
 
 
-def _csv(names: list[str], rows: list[tuple[Any, ...]]) -> bytes:
-    """Rows as Athena writes a result: a header, every value quoted, NULL empty, an array as [a, b]."""
-
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        text = "[" + ", ".join(value) + "]" if isinstance(value, list) else str(value)
-        return '"' + text.replace('"', '""') + '"'
-
-    return "".join(",".join(map(cell, row)) + "\n" for row in [tuple(names), *rows]).encode()
-
-
 @pytest.fixture(scope="module")
 def endpoint(engine: duckdb.DuckDBPyConnection) -> Iterator[str]:
     original_start, original_get = AthenaBackend.start_query_execution, AthenaResponse.get_query_execution
@@ -76,10 +64,10 @@ def endpoint(engine: duckdb.DuckDBPyConnection) -> Iterator[str]:
             return query_id
         if query.startswith("EXPLAIN "):
             rows = [(line,) for _, plan in engine.execute(query).fetchall() for line in plan.splitlines()]
-            body = _csv(["Query Plan"], rows)
+            body = athena_csv(["Query Plan"], rows)
         else:
             result = engine.execute(query)
-            body = _csv([column[0] for column in result.description], result.fetchall())
+            body = athena_csv([column[0] for column in result.description], result.fetchall())
         bucket, _, key = config["OutputLocation"].removeprefix("s3://").partition("/")
         s3_backends[ACCOUNT]["aws"].put_object(bucket_name=bucket, key_name=key, value=body)
         return query_id

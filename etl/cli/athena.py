@@ -20,7 +20,7 @@ from etl.buckets import DAY, parse_bucket
 from etl.cli import report
 from etl.cli.common import State, err, errors, out
 from etl.cli.display import literal
-from etl.cli.selection import AccountOption, AwsRegionOption
+from etl.cli.selection import AccountOption, Addresses, AwsRegionOption
 from etl.errors import UsageError
 from etl.identify import Naming
 from etl.known_ips import KnownIPs
@@ -113,7 +113,7 @@ def sql(
     columns: ColumnsOption = None,
     length: SliceOption = "1d",
     bucket: Annotated[str, typer.Option(help="The store's bucket length (load uses the store's).")] = "1d",
-    packet: Annotated[bool, typer.Option("--packet-addresses", help="As load --addresses packet.")] = False,
+    addresses: Annotated[Addresses, typer.Option(help="As load's.")] = Addresses.interface,
     known_ips: Annotated[Path | None, typer.Option(help="As load's: its switch times set the eras.")] = None,
     account: AccountOption = None,
     aws_region: AwsRegionOption = None,
@@ -122,7 +122,8 @@ def sql(
     state: State = ctx.obj
     with errors(state):
         database, _, name = table.partition(".")
-        how = Aggregation(account or (), aws_region or (), parse_bucket(bucket), switch_times(state, known_ips), packet)
+        how = Aggregation(account or (), aws_region or (), parse_bucket(bucket), switch_times(state, known_ips),
+                          addresses is Addresses.packet)  # fmt: skip
         plan = plan_of(database, name, layout, columns, start, end, length, how)
         for piece, query in plan.queries():
             _print_query(plan.source_id(piece), query)
@@ -169,23 +170,24 @@ def load_table(state: State, sources: Sequence[str], request: AthenaRequest, nam
     if len(sources) != 1:
         raise UsageError("an athena:// table is loaded on its own: give no other source with it")
     database, name = parse_url(sources[0])
-    athena = make_athena(request.profile or state.settings.aws_profile, request.region or state.settings.aws_region,
-                         request.endpoint_url)  # fmt: skip
 
     def plan(bucket: int) -> Plan:
         how = Aggregation(request.accounts, request.regions, bucket, naming.known.switch_times, request.packet)
         return plan_of(database, name, request.layout, request.columns, request.start, request.end, request.length,
                        how, request.workgroup, request.output_location)  # fmt: skip
 
+    requested = parse_bucket(request.bucket) if request.bucket else None
+    chosen = plan(requested or DAY)  # the options checked before any client or server is made
+    athena = make_athena(request.profile or state.settings.aws_profile, request.region or state.settings.aws_region,
+                         request.endpoint_url)  # fmt: skip
     if request.dry_run:
-        chosen = plan(parse_bucket(request.bucket) if request.bucket else DAY)
         for piece, query in chosen.queries():
             lines = athena.explain(query, chosen.where, stop.reason)
             _print_query(chosen.source_id(piece), query, lines)
         err.print("dry run: the queries were explained, none run; nothing written", highlight=False)
         return 0
     with open_store(state.settings) as store:
-        chosen = plan(store.time_bucket(parse_bucket(request.bucket) if request.bucket else None))
+        chosen = plan(store.time_bucket(requested))
         summary, scanned = athena_load.load(athena, store, chosen, naming, reload=request.reload, stop=stop.reason)
     out.print(summary_table(summary, scanned, request.price_per_tb))
     for result in summary.files:

@@ -24,6 +24,7 @@ from etl.cli.common import State, err, errors, out
 from etl.cli.display import literal
 from etl.cli.selection import (
     AccountOption,
+    Addresses,
     AwsRegionOption,
     EndOption,
     EndpointOption,
@@ -46,11 +47,6 @@ def _progress(total: int) -> Iterator[Callable[[pipeline.FileResult], None]]:
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("files", total=total)
         yield lambda result: progress.advance(task)
-
-
-class Addresses(StrEnum):  # which pair of a record's addresses an edge joins (pipeline.LoadOptions)
-    interface = "interface"
-    packet = "packet"
 
 
 def load(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -34,6 +35,11 @@ AccountOption = Annotated[
 AwsRegionOption = Annotated[
     list[str] | None, typer.Option("--aws-region", help="Only this region's logs in S3 (repeatable).")
 ]
+
+
+class Addresses(StrEnum):  # which pair of a record's addresses an edge joins (pipeline.LoadOptions)
+    interface = "interface"
+    packet = "packet"
 
 
 @dataclass(frozen=True)
