@@ -8,6 +8,7 @@ client still talks HTTP to it."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import socket
 import urllib.request
@@ -17,6 +18,7 @@ from typing import Any
 
 import boto3
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto.athena.models import AthenaBackend, athena_backends
@@ -39,8 +41,9 @@ EDGES = pa.schema(
 )  # fmt: skip
 PERMISSIONS = (
     "the credentials need athena:StartQueryExecution, GetQueryExecution and StopQueryExecution, "
-    "glue:GetDatabase, GetTable and GetPartitions on the table, s3:GetObject and ListBucket on its data, "
-    "and s3:GetBucketLocation, GetObject and PutObject on the output location"
+    "GetWorkGroup (without --output-location), glue:GetDatabase, GetTable and GetPartitions on the table, "
+    "s3:GetObject and ListBucket on its data, and s3:GetBucketLocation, ListBucket, GetObject and PutObject on "
+    "the output location"
 )
 
 
@@ -381,6 +384,67 @@ def test_a_result_with_no_known_location_says_how_to_give_one(athena: Athena, ba
         f"Athena query {query_id} succeeded but no output location is known for its result: "
         "give --output-location or set one on the workgroup"
     )
+
+
+def test_results_go_under_the_output_location_given_else_the_workgroups(
+    athena: Athena, clients: tuple[Any, Any]
+) -> None:
+    assert athena.result_location(WHERE) == OUTPUT
+    clients[0].create_work_group(
+        Name="with-results", Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{RESULTS}/group/"}}
+    )
+    assert athena.result_location(Where("flows", "with-results")) == f"s3://{RESULTS}/group/"
+    with pytest.raises(AthenaError) as raised:
+        athena.result_location(Where("flows"))  # moto's "primary" has none
+    assert str(raised.value) == (
+        "no output location is known for Athena's results: give --output-location or set one on the workgroup primary"
+    )
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_an_unload_is_read_back_from_every_file_it_wrote(
+    athena: Athena, clients: tuple[Any, Any], backend: AthenaBackend
+) -> None:
+    """Athena writes an UNLOAD's rows as files under its target, as many as its workers: each is read,
+    its columns found by name (Athena's `integer` port comes back as the schema's int32 here)."""
+    target = f"s3://{RESULTS}/unload/slice-1/"
+    parts = [
+        pa.table({"flows": pa.array([3], pa.int64()), "src": ["10.0.0.1"], "dst": ["10.0.0.2"], "port": [443],
+                  "addresses": [["198.51.100.7", "198.51.100.9"]]}),
+        pa.table({"src": ["10.0.0.3"], "dst": ["10.0.0.2"], "port": pa.array([22], pa.int64()),
+                  "flows": pa.array([1], pa.int64()), "addresses": pa.array([None], pa.list_(pa.string()))}),
+    ]  # fmt: skip
+    for number, part in enumerate(parts):
+        clients[1].put_object(Bucket=RESULTS, Key=f"unload/slice-1/part-{number}", Body=_parquet(part))
+    before = set(backend.executions)
+    finished, table = athena.unload("SELECT 1", WHERE, target, EDGES)
+    [query_id] = new_queries(backend, before)
+    assert finished.query_id == query_id
+    assert backend.executions[query_id].query == f"UNLOAD (SELECT 1)\nTO '{target}'\nWITH (format = 'PARQUET')"
+    assert table.schema == EDGES
+    assert table.to_pylist() == [
+        {"src": "10.0.0.1", "dst": "10.0.0.2", "port": 443, "flows": 3, "addresses": ["198.51.100.7", "198.51.100.9"]},
+        {"src": "10.0.0.3", "dst": "10.0.0.2", "port": 22, "flows": 1, "addresses": None},
+    ]
+
+
+def test_an_unload_of_no_rows_writes_no_file_and_reads_as_an_empty_table(athena: Athena) -> None:
+    _, table = athena.unload("SELECT 1 WHERE false", WHERE, f"s3://{RESULTS}/unload/empty/", EDGES)
+    assert table.num_rows == 0 and table.schema == EDGES
+
+
+def test_an_unload_that_is_not_edge_rows_is_one_sentence(athena: Athena, clients: tuple[Any, Any]) -> None:
+    clients[1].put_object(Bucket=RESULTS, Key="unload/odd/part-0", Body=_parquet(pa.table({"other": [1]})))
+    clients[1].put_object(Bucket=RESULTS, Key="unload/junk/part-0", Body=b"not parquet")
+    with pytest.raises(AthenaError, match="unloaded is not edge rows: "):
+        athena.unload("SELECT 1", WHERE, f"s3://{RESULTS}/unload/odd/", EDGES)
+    with pytest.raises(AthenaError, match=f"unloaded to s3://{RESULTS}/unload/junk/part-0 is not Parquet"):
+        athena.unload("SELECT 1", WHERE, f"s3://{RESULTS}/unload/junk/", EDGES)
 
 
 def test_explain_returns_the_plan_lines(athena: Athena, server: str, backend: AthenaBackend) -> None:

@@ -3,17 +3,21 @@ the live graph, and the ledger makes a rerun query nothing.
 
 moto records queries but runs none. Here its server, in this process, hands each query it is sent to
 DuckDB over logs laid out as AWS delivers them (tests/athena_tables.py) and writes the result where
-Athena would, as Athena's CSV: so the SQL that reaches the server is what is executed, and the graph's
-totals are checked against the records themselves."""
+Athena would: an UNLOAD's rows as Parquet under its target, an EXPLAIN's plan as the result CSV. So
+the SQL that reaches the server is what is executed, and the graph's totals are checked against the
+records themselves."""
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from moto.athena.models import AthenaBackend, athena_backends
 from moto.athena.responses import AthenaResponse
@@ -53,6 +57,14 @@ def engine(logs: list[LogFile], tmp_path_factory: pytest.TempPathFactory) -> duc
     return con
 
 
+UNLOAD = re.compile(r"UNLOAD \((?P<select>.*)\)\nTO '(?P<target>s3://[^']+/)'\nWITH \(format = 'PARQUET'\)", re.DOTALL)
+
+
+def _put(url: str, body: bytes) -> None:
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    s3_backends[ACCOUNT]["aws"].put_object(bucket_name=bucket, key_name=key, value=body)
+
+
 @pytest.fixture(scope="module")
 def endpoint(engine: duckdb.DuckDBPyConnection) -> Iterator[str]:
     original_start, original_get = AthenaBackend.start_query_execution, AthenaResponse.get_query_execution
@@ -62,14 +74,15 @@ def endpoint(engine: duckdb.DuckDBPyConnection) -> Iterator[str]:
         if any(marker in query for marker in FAILING):  # no result is written
             backend.executions[query_id]._transitions = [("QUEUED", "RUNNING"), ("RUNNING", "FAILED")]
             return query_id
-        if query.startswith("EXPLAIN "):
+        if unload := UNLOAD.fullmatch(query):  # Parquet under the target, no file for no rows
+            rows = engine.sql(unload["select"]).to_arrow_table()
+            if rows.num_rows:
+                parquet = io.BytesIO()
+                pq.write_table(rows, parquet, compression="gzip")
+                _put(f"{unload['target']}{query_id}_00000", parquet.getvalue())
+        elif query.startswith("EXPLAIN "):
             rows = [(line,) for _, plan in engine.execute(query).fetchall() for line in plan.splitlines()]
-            body = athena_csv(["Query Plan"], rows)
-        else:
-            result = engine.execute(query)
-            body = athena_csv([column[0] for column in result.description], result.fetchall())
-        bucket, _, key = config["OutputLocation"].removeprefix("s3://").partition("/")
-        s3_backends[ACCOUNT]["aws"].put_object(bucket_name=bucket, key_name=key, value=body)
+            _put(config["OutputLocation"], athena_csv(["Query Plan"], rows))
         return query_id
 
     def get(response: AthenaResponse) -> str:

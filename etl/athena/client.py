@@ -1,8 +1,10 @@
 """The conversation with Athena, through boto3 alone: start one query, wait for it, read its result.
 
-The result is read as the CSV file Athena writes for every query rather than through UNLOAD: every
-workgroup writes that file, there is no second S3 location to keep empty, and the edge table it holds
-is small next to the flow logs the query scanned.
+Edge rows come back through UNLOAD to Parquet rather than as the CSV file Athena writes for every
+query: the CSV is not compressed, and at the cardinality of an internet-facing VPC (74 edge rows per
+1,000 records on the demo's internet profile) it was half the size of the gzip logs it summed, where
+the same rows in Parquet were a ninth of the CSV. An UNLOAD needs an empty S3 prefix of its own: each
+gets a new one under the output location. A plan (EXPLAIN) is small and comes back as the CSV.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -43,8 +46,9 @@ _CREDENTIALS_REFUSED = frozenset({"UnrecognizedClientException", "InvalidClientT
 _PERMISSION_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 _PERMISSIONS = (
     "the credentials need athena:StartQueryExecution, GetQueryExecution and StopQueryExecution, "
-    "glue:GetDatabase, GetTable and GetPartitions on the table, s3:GetObject and ListBucket on its data, "
-    "and s3:GetBucketLocation, GetObject and PutObject on the output location"
+    "GetWorkGroup (without --output-location), glue:GetDatabase, GetTable and GetPartitions on the table, "
+    "s3:GetObject and ListBucket on its data, and s3:GetBucketLocation, ListBucket, GetObject and PutObject on "
+    "the output location"
 )
 
 
@@ -121,6 +125,55 @@ class Athena:
         with s3_errors(location, f"Athena query {finished.query_id} left no result at {{where}}"):
             body = self._s3.get_object(Bucket=location.bucket, Key=location.prefix)["Body"]
             return body.read()  # type: ignore[no-any-return]
+
+    def result_location(self, where: Where) -> str:
+        """The S3 prefix results of `where`'s queries go under: its output location, else its workgroup's."""
+        if where.output_location:
+            return where.output_location
+        group = where.workgroup or "primary"
+        with _athena_errors(None):
+            found = self._athena.get_work_group(WorkGroup=group)["WorkGroup"]
+        location = ((found.get("Configuration") or {}).get("ResultConfiguration") or {}).get("OutputLocation")
+        if not location:
+            raise AthenaError(
+                f"no output location is known for Athena's results: give --output-location or set one on the "
+                f"workgroup {group}"
+            )
+        return str(location)
+
+    def unload(
+        self, sql: str, where: Where, target: str, schema: pa.Schema, stop: Stop = _never
+    ) -> tuple[Finished, pa.Table]:
+        """Run `sql` as an UNLOAD to Parquet under `target` (an S3 prefix nothing else writes to), and
+        read back what it wrote, as a table of `schema` (its columns found by name)."""
+        statement = f"UNLOAD ({sql})\nTO '{target.replace(chr(39), chr(39) * 2)}'\nWITH (format = 'PARQUET')"
+        finished = self.run(statement, where, stop)
+        return finished, self._parquet(target, schema, finished.query_id)
+
+    def _parquet(self, target: str, schema: pa.Schema, query_id: str) -> pa.Table:
+        location = parse_s3_url(target)
+        tables = []
+        with s3_errors(location):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.prefix)
+            for key in sorted(item["Key"] for page in pages for item in page.get("Contents", [])):
+                body = self._s3.get_object(Bucket=location.bucket, Key=key)["Body"].read()
+                try:
+                    tables.append(pq.read_table(io.BytesIO(body)))
+                except pa.ArrowException as error:
+                    raise AthenaError(
+                        f"what Athena query {query_id} unloaded to s3://{location.bucket}/{key} is not Parquet: "
+                        f"{_one_line(str(error))}"
+                    ) from error
+        try:  # an empty result is no file at all
+            return (
+                pa.concat_tables([t.select(schema.names).cast(schema) for t in tables])
+                if tables
+                else schema.empty_table()
+            )
+        except (KeyError, pa.ArrowException) as error:
+            raise AthenaError(
+                f"what Athena query {query_id} unloaded is not edge rows: {_one_line(str(error))}"
+            ) from error
 
     def explain(self, sql: str, where: Where, stop: Stop = _never) -> list[str]:
         """The plan of `sql`, one line per item, as Athena's EXPLAIN gives it."""

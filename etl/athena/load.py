@@ -9,12 +9,13 @@ rewritten file does. A slice that fails is named and the others go on.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from etl.athena.billing import Scanned
-from etl.athena.client import Athena, AthenaError, Where, read_result
+from etl.athena.client import Athena, AthenaError, Where
 from etl.athena.edges import LISTS_SCHEMA, ROW_SCHEMA, batch_of
 from etl.athena.slices import Slice, slices
 from etl.athena.sql import Aggregation, Table, edge_sql, fingerprint
@@ -61,6 +62,7 @@ def load(
     summary, scanned = LoadSummary(), Scanned()
     schema = LISTS_SCHEMA if plan.table.packet_level and not plan.how.packet else ROW_SCHEMA
     pending = list(plan.queries())
+    results = ""  # asked of the workgroup when a slice first needs a query: a rerun may need none
     for at, (piece, sql) in enumerate(pending):
         source_id, digest = plan.source_id(piece), fingerprint(sql)
         if (reason := stop()) is not None:
@@ -70,10 +72,12 @@ def load(
             if not reload and store.is_loaded(source_id, digest):
                 result = FileResult(source_id, "skipped", "already loaded")
             else:
-                finished = athena.run(sql, plan.where, stop)
+                results = results or athena.result_location(plan.where).rstrip("/")
+                target = f"{results}/vpcflow-unload/{plan.table}/{piece.start}-{uuid.uuid4().hex}/"
+                finished, rows = athena.unload(sql, plan.where, target, schema, stop)
                 scanned.queries.append(finished.query_id)
                 scanned.bytes.append(finished.bytes_scanned)
-                batch = batch_of(read_result(athena.rows(finished), schema), source_id, digest, naming)
+                batch = batch_of(rows, source_id, digest, naming)
                 outcome = store.load(batch, reload=reload)
                 result = (
                     FileResult(source_id, "loaded", finished.query_id, batch.stats, outcome.edges)

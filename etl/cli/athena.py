@@ -118,13 +118,16 @@ def sql(
     account: AccountOption = None,
     aws_region: AwsRegionOption = None,
 ) -> None:
-    """Print the query `load athena://DATABASE/TABLE` runs for each slice of the window."""
+    """Print the query `load athena://DATABASE/TABLE` runs for each slice of the window (as an UNLOAD to
+    Parquet under the output location)."""
     state: State = ctx.obj
     with errors(state):
         database, _, name = table.partition(".")
         how = Aggregation(account or (), aws_region or (), parse_bucket(bucket), switch_times(state, known_ips),
                           addresses is Addresses.packet)  # fmt: skip
         plan = plan_of(database, name, layout, columns, start, end, length, how)
+        sys.stdout.write("-- load runs each as UNLOAD (query) TO '<output location>/vpcflow-unload/...' "
+                         "WITH (format = 'PARQUET')\n")  # fmt: skip
         for piece, query in plan.queries():
             _print_query(plan.source_id(piece), query)
 
