@@ -3,8 +3,9 @@
 Edge rows come back through UNLOAD to Parquet rather than as the CSV file Athena writes for every
 query: the CSV is not compressed, and at the cardinality of an internet-facing VPC (74 edge rows per
 1,000 records on the demo's internet profile) it was half the size of the gzip logs it summed, where
-the same rows in Parquet were a ninth of the CSV. An UNLOAD needs an empty S3 prefix of its own: each
-gets a new one under the output location. A plan (EXPLAIN) is small and comes back as the CSV.
+the same rows in gzip'd Parquet were 1/18 of them (bench/athena_pushdown.py). An UNLOAD needs an
+empty S3 prefix of its own: each gets a new one under the output location. A plan (EXPLAIN) is small
+and comes back as the CSV.
 """
 
 from __future__ import annotations
