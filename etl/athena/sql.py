@@ -114,17 +114,17 @@ def edge_sql(table: Table, piece: Slice, how: Aggregation = Aggregation()) -> st
             f"array_sort(array_agg(DISTINCT {packet}) FILTER (WHERE {packet} <> {end})) AS {name}"
             for packet, end, name in (("pkt_src", "src", "pkt_srcaddrs"), ("pkt_dst", "dst", "pkt_dstaddrs"))
         ]
+    # A subquery, not WITH: the query runs inside UNLOAD (...), where Athena documents a SELECT.
     return "\n".join(
         [
-            "WITH records AS (",
+            "SELECT",
+            "  " + ",\n  ".join([*KEYS, *summed]),
+            "FROM (",
             "  SELECT",
             "    " + ",\n    ".join(_record_columns(table, how, lists)),
             f"  FROM {_identifier(table.database)}.{_identifier(table.name)}",
             f"  WHERE {where}",
-            ")",
-            "SELECT",
-            "  " + ",\n  ".join([*KEYS, *summed]),
-            "FROM records",
+            ") AS records",
             "WHERE src IS NOT NULL AND dst IS NOT NULL",
             f"GROUP BY {', '.join(KEYS)}",
         ]
