@@ -1,7 +1,8 @@
 """Flow logs laid out as AWS delivers them for each Athena table layout, and DuckDB standing in for Athena.
 
 The records are of real shapes: two accounts whose VPCs use the same private addresses, a NAT gateway
-whose records carry the client's packet-level address, ICMP without ports, rejected scans, NODATA and
+whose records carry the client's packet-level address, traffic to S3 that the records name as an AWS
+service's, ICMP without ports, rejected scans, NODATA and
 SKIPDATA records with `-` fields, and files holding records that began in the hour (or day) before
 the one the file is filed under. DuckDB reads each layout as Athena's table would: a text table's
 fields as text and its numbers parsed or NULL (the LazySimpleSerDe), Hive keys as string partition
@@ -78,9 +79,12 @@ def _record(rng: random.Random, account: str, hour: int) -> dict[str, object]:
         record |= {"srcaddr": f"203.0.113.{rng.randrange(1, 40)}", "dstaddr": server,
                    "srcport": rng.choice([rng.randrange(1024, 65535), None]), "dstport": rng.choice([22, 3389, 23]),
                    "protocol": 6, "action": "REJECT"}  # fmt: skip
-    else:  # ping: ICMP has no ports
+    elif shape < 0.95:  # ping: ICMP has no ports
         record |= {"srcaddr": server, "dstaddr": f"10.0.2.{rng.randrange(1, 4)}", "srcport": 0, "dstport": 0,
                    "protocol": 1, "action": "ACCEPT"}  # fmt: skip
+    else:  # to S3, which the record names (version 5)
+        record |= {"srcaddr": server, "dstaddr": f"52.216.8.{rng.randrange(1, 6)}", "srcport": rng.randrange(40000, 40100),
+                   "dstport": 443, "protocol": 6, "action": "ACCEPT", "pkt_dst_aws_service": "S3"}  # fmt: skip
     record |= {"packets": rng.randrange(1, 50), "bytes": rng.randrange(40, 90_000), "tcp_flags": 2, "type": "IPv4",
                "traffic_path": None}  # fmt: skip
     if record["pkt_srcaddr"] is None:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pytest
 
 from etl.athena.billing import Scanned
-from etl.athena.edges import LISTS_SCHEMA, ROW_SCHEMA, batch_of
+from etl.athena.edges import batch_of, row_schema
 from etl.athena.slices import Layout, Slice, parse_slice, slices
-from etl.athena.sql import VERSION_5_COLUMNS, Aggregation, Table, edge_sql
+from etl.athena.sql import VERSION_5_COLUMNS, Aggregation, Table, edge_sql, list_columns
+from etl.batch import FileBatch
 from etl.buckets import DAY, HOUR
 from etl.errors import UsageError
 from etl.identify import Naming
@@ -147,27 +147,32 @@ def _laid_out(root: Path, layout: Layout, logs: list[Any]) -> tuple[duckdb.DuckD
     return con, written
 
 
-def _queried(con: duckdb.DuckDBPyConnection, table: Table, start: int, end: int, how: Aggregation) -> list[pa.Table]:
-    """Each slice's edge batch, named by a default Naming, as `load athena://` makes it."""
+def _queried(con: duckdb.DuckDBPyConnection, table: Table, start: int, end: int, how: Aggregation) -> list[FileBatch]:
+    """Each slice's batch, named by a default Naming, as `load athena://` makes it."""
     batches = []
-    schema = LISTS_SCHEMA if table.packet_level and not how.packet else ROW_SCHEMA
+    schema = row_schema(list_columns(table, how))
     for piece in slices(start, end, table.layout, parse_slice("1d", table.layout)):
         rows = con.sql(edge_sql(table, piece, how)).to_arrow_table().cast(schema)
-        batches.append(batch_of(rows, piece.label, "", Naming()).edges)
+        batches.append(batch_of(rows, piece.label, "", Naming()))
     return batches
 
 
-def _prepared(files: Iterable[Path], start: int, end: int, packet: bool) -> list[pa.Table]:
+def _prepared(files: Iterable[Path], start: int, end: int, packet: bool) -> list[FileBatch]:
     options = LoadOptions(start=start, end=end, addresses="packet" if packet else "interface")
-    return [prepare(LocalSource(path), options).edges for path in files]
+    return [prepare(LocalSource(path), options) for path in files]
 
 
-def _totals(batches: Iterable[pa.Table]) -> dict[tuple[Any, ...], list[Any]]:
+def _scopes(batches: Iterable[FileBatch]) -> set[tuple[str, str]]:
+    """Every address's key and scope, as the batches name them."""
+    return {(row["key"], row["scope"]) for batch in batches for row in batch.addresses.to_pylist()}
+
+
+def _totals(batches: Iterable[FileBatch]) -> dict[tuple[Any, ...], list[Any]]:
     """Edge and bucket -> sums, first and last seen; edge -> the packet-level addresses (an edge keeps one
     list, whatever its buckets), over all batches."""
     totals: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, 0, 0, 0, None, None])
     for batch in batches:
-        for row in batch.to_pylist():
+        for row in batch.edges.to_pylist():
             edge = tuple(row[k] for k in ("src", "dst", "port", "protocol", "action"))
             total = totals[(*edge, row["bucket"])]
             for i, name in enumerate(("count", "packets", "bytes", "requests", "replies")):
@@ -192,9 +197,15 @@ def test_the_sql_sums_what_prepare_sums(tmp_path: Path, logs: list[Any], layout:
     con, written = _laid_out(tmp_path, layout, logs)
     start, end = WINDOWS[window]
     table = Table("flowlogs", "vpc", layout, frozenset(VERSION_5_COLUMNS))
-    queried = _totals(_queried(con, table, start, end, Aggregation()))
-    prepared = _totals(_prepared(written, start, end, packet=False))
-    assert queried == prepared
+    queried_batches, prepared_batches = (
+        _queried(con, table, start, end, Aggregation()),
+        _prepared(written, start, end, False),
+    )
+    queried = _totals(queried_batches)
+    assert queried == _totals(prepared_batches)
+    # Addresses named alike: S3's, which the records flag, as an AWS service's.
+    assert _scopes(queried_batches) == _scopes(prepared_batches)
+    assert {scope for key, scope in _scopes(queried_batches) if key.startswith("52.216.8.")} == {"aws-service"}
     # The two accounts' 10.0.0.x stay two sets of nodes, the NAT's clients ride on their edges, and the
     # window kept records of every kind.
     sums = [total for key, total in queried.items() if len(key) == 6]

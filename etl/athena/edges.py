@@ -6,27 +6,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.aggregate import INTERFACE_SCHEMA, LOGGED_SCHEMA, PACKET_SCHEMA
-from etl.athena.sql import KEYS, PACKET_LISTS, SUMS
+from etl.athena.sql import AWS_SERVICE_LISTS, KEYS, PACKET_LISTS, SUMS
 from etl.batch import FileBatch
 from etl.identified import identified
 from etl.identify import Naming
 from etl.parse import ParseStats
 
 _TYPES = {"src": pa.string(), "dst": pa.string(), "action": pa.string(), "vpc": pa.string(), "account": pa.string()}
-# The edge rows of edge_sql, with and without the packet-level lists.
 ROW_SCHEMA = pa.schema([(name, _TYPES.get(name, pa.int64())) for name in (*KEYS, *SUMS)])
-LISTS_SCHEMA = pa.schema([*ROW_SCHEMA, *((name, pa.list_(pa.string())) for name in PACKET_LISTS)])
+
+
+def row_schema(lists: tuple[str, ...]) -> pa.Schema:
+    """The edge rows of edge_sql: KEYS and SUMS, then the lists (sql.list_columns)."""
+    return pa.schema([*ROW_SCHEMA, *((name, pa.list_(pa.string())) for name in lists)])
 
 
 class Summed:
     """Edge rows summed elsewhere, as `identified` reads an EdgeAccumulator's. The query brings no
-    interface facts (zone, subnet, ECS task) and no AWS-service flags: their addresses are named from
-    the inventory and known-ips alone."""
-
-    aws_services: frozenset[str] = frozenset()
+    interface facts (zone, subnet, ECS task): addresses are placed from the inventory and known-ips alone."""
 
     def __init__(self, rows: pa.Table) -> None:
         self._rows = rows
+        flagged = [pc.list_flatten(rows[name]) for name in AWS_SERVICE_LISTS if name in rows.column_names]
+        self.aws_services = frozenset(a for column in flagged for a in pc.unique(column).to_pylist() if a)
 
     def result(self) -> pa.Table:
         if self._rows.num_rows == 0:  # a result without rows has no chunks, which Arrow cannot concatenate
@@ -55,7 +57,7 @@ class Summed:
 
 
 def batch_of(rows: pa.Table, source_id: str, digest: str, naming: Naming) -> FileBatch:
-    """The slice's rows (ROW_SCHEMA or LISTS_SCHEMA) named, pseudonymized and keyed like a file's."""
+    """The slice's rows (row_schema) named, pseudonymized and keyed like a file's."""
     stats = ParseStats()
     stats.records = pc.sum(rows["count"], min_count=0).as_py()
     edges, addresses = identified(Summed(rows), naming, stats)

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from etl.athena.billing import Scanned
 from etl.athena.client import Athena, AthenaError, Where
-from etl.athena.edges import LISTS_SCHEMA, ROW_SCHEMA, batch_of
+from etl.athena.edges import batch_of, row_schema
 from etl.athena.slices import Slice, slices
-from etl.athena.sql import Aggregation, Table, edge_sql, fingerprint
+from etl.athena.sql import Aggregation, Table, edge_sql, fingerprint, list_columns
 from etl.errors import SourceError, StoreUnavailableError
 from etl.identify import Naming
 from etl.pipeline import FileResult, LoadSummary
@@ -60,7 +60,7 @@ def load(
     """Query and load each slice in order; `stop` is asked before each and while a query runs."""
     started = time.perf_counter()
     summary, scanned = LoadSummary(), Scanned()
-    schema = LISTS_SCHEMA if plan.table.packet_level and not plan.how.packet else ROW_SCHEMA
+    schema = row_schema(list_columns(plan.table, plan.how))
     pending = list(plan.queries())
     results = ""  # asked of the workgroup when a slice first needs a query: a rerun may need none
     for at, (piece, sql) in enumerate(pending):

@@ -43,6 +43,8 @@ _REGION_NAME = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 KEYS = ("src", "dst", "port", "protocol", "action", "bucket", "vpc", "account", "era")
 SUMS = ("count", "packets", "bytes", "requests", "replies", "first_seen", "last_seen")
 PACKET_LISTS = ("pkt_srcaddrs", "pkt_dstaddrs")
+# The addresses the records say belong to an AWS service (pkt-src/dst-aws-service, version 5), per edge.
+AWS_SERVICE_LISTS = ("aws_srcaddrs", "aws_dstaddrs")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class Table:
     @property
     def packet_level(self) -> bool:
         return {"pkt_srcaddr", "pkt_dstaddr"} <= self.columns
+
+    @property
+    def aws_service_flags(self) -> bool:
+        return {"pkt_src_aws_service", "pkt_dst_aws_service"} <= self.columns
 
     def __str__(self) -> str:
         return f"{self.database}.{self.name}"
@@ -88,10 +94,16 @@ class Aggregation:
                 raise UsageError(f"--aws-region takes an AWS region name like eu-west-1, not {region!r}")
 
 
+def list_columns(table: Table, how: Aggregation) -> tuple[str, ...]:
+    """The lists an edge row carries after KEYS and SUMS: the packet-level addresses when the table has
+    them and edges join the interfaces', the AWS-service addresses when the table flags them."""
+    packet = PACKET_LISTS if table.packet_level and not how.packet else ()
+    return packet + (AWS_SERVICE_LISTS if table.aws_service_flags else ())
+
+
 def edge_sql(table: Table, piece: Slice, how: Aggregation = Aggregation()) -> str:
-    """The query summing the slice's records of `table` into edge rows (KEYS, SUMS, and PACKET_LISTS
-    when the table has packet-level addresses and edges join the interfaces')."""
-    lists = table.packet_level and not how.packet
+    """The query summing the slice's records of `table` into edge rows (KEYS, SUMS, list_columns)."""
+    lists = list_columns(table, how)
     where = " AND ".join(
         [
             _partitions(table.layout, piece),
@@ -109,10 +121,15 @@ def edge_sql(table: Table, piece: Slice, how: Aggregation = Aggregation()) -> st
         "min(start) AS first_seen",
         'max("end") AS last_seen',
     ]
-    if lists:
+    if PACKET_LISTS[0] in lists:
         summed += [
             f"array_sort(array_agg(DISTINCT {packet}) FILTER (WHERE {packet} <> {end})) AS {name}"
             for packet, end, name in (("pkt_src", "src", "pkt_srcaddrs"), ("pkt_dst", "dst", "pkt_dstaddrs"))
+        ]
+    if AWS_SERVICE_LISTS[0] in lists:
+        summed += [
+            f"array_sort(array_agg(DISTINCT {flagged}) FILTER (WHERE {flagged} IS NOT NULL)) AS {name}"
+            for flagged, name in zip(("aws_src", "aws_dst"), AWS_SERVICE_LISTS, strict=True)
         ]
     # A subquery, not WITH: the query runs inside UNLOAD (...), where Athena documents a SELECT.
     return "\n".join(
@@ -136,7 +153,7 @@ def fingerprint(sql: str) -> str:
     return "sql:" + hashlib.sha256(sql.encode()).hexdigest()
 
 
-def _record_columns(table: Table, how: Aggregation, lists: bool) -> list[str]:
+def _record_columns(table: Table, how: Aggregation, lists: tuple[str, ...]) -> list[str]:
     src, dst = _text("srcaddr"), _text("dstaddr")
     if how.packet and table.packet_level:
         src, dst = f"coalesce({_text('pkt_srcaddr')}, {src})", f"coalesce({_text('pkt_dstaddr')}, {dst})"
@@ -162,8 +179,14 @@ def _record_columns(table: Table, how: Aggregation, lists: bool) -> list[str]:
         "start",
         '"end"',
     ]
-    if lists:
+    if PACKET_LISTS[0] in lists:
         columns += [f"{_text('pkt_srcaddr')} AS pkt_src", f"{_text('pkt_dstaddr')} AS pkt_dst"]
+    if AWS_SERVICE_LISTS[0] in lists:  # the packet's address where there is one (aggregate.aws_service_addresses)
+        for side, name in (("src", "aws_src"), ("dst", "aws_dst")):
+            address = _text(f"{side}addr")
+            if f"pkt_{side}addr" in table.columns:
+                address = f"coalesce({_text(f'pkt_{side}addr')}, {address})"
+            columns.append(f"CASE WHEN {_text(f'pkt_{side}_aws_service')} IS NOT NULL THEN {address} END AS {name}")
     return columns
 
 
