@@ -32,7 +32,7 @@ from etl.demo.vpc import DEMO_ACCOUNT, DEMO_START, REGION
 from etl.identify import Naming
 from etl.pipeline import LoadOptions, prepare
 from etl.sources.local import LocalSource
-from tests.athena_tables import athena_csv
+from tests.athena_tables import athena_csv, text_partition
 
 FILES = 8
 
@@ -48,17 +48,9 @@ def _median(runs: int, work: Callable[[], object]) -> float:
 
 def _table(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """The demo's files as AWS's text table of the default format, one day's partition."""
-    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in DEFAULT_COLUMNS) + "}"
-    typed = ", ".join(
-        f'TRY_CAST("{name}" AS BIGINT) AS "{name}"' if name in ("srcport", "dstport", "protocol", "packets", "bytes",
-                                                                 "start", "end", "version") else f'"{name}"'
-        for name in DEFAULT_COLUMNS
-    )  # fmt: skip
+    values = {"accid": DEMO_ACCOUNT, "region": REGION, "day": "2026/01/01"}
     con.execute("CREATE SCHEMA flowlogs")
-    con.execute(
-        f"CREATE VIEW flowlogs.vpc AS SELECT {typed}, '{DEMO_ACCOUNT}' AS accid, '{REGION}' AS region, "
-        f"'2026/01/01' AS day FROM read_csv('{folder}/*.log.gz', delim = ' ', header = true, columns = {columns})"
-    )
+    con.execute(f"CREATE VIEW flowlogs.vpc AS {text_partition(f'{folder}/*.log.gz', values, DEFAULT_COLUMNS)}")
 
 
 def measure(profile: str, records: int, runs: int) -> dict[str, float]:

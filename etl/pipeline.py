@@ -94,6 +94,15 @@ class LoadSummary:
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
 
+    def add(self, result: FileResult) -> None:
+        """One file's (or slice's) outcome: a loaded one's counts go to the totals, another's malformed lines."""
+        self.files.append(result)
+        if result.status == "loaded":
+            self.stats.add(result.stats)
+            self.edges_written += result.edges
+        else:
+            self.stats.malformed.update(result.stats.malformed)
+
     @property
     def exit_code(self) -> int:
         """0 all loaded or already loaded; 1 nothing could be loaded; 3 some files failed."""
@@ -254,12 +263,7 @@ def load(
 
     def record(result: FileResult) -> None:
         log.debug("%s: %s %s", result.source_id, result.status, result.detail)
-        summary.files.append(result)
-        if result.status == "loaded":
-            summary.stats.add(result.stats)
-            summary.edges_written += result.edges
-        else:
-            summary.stats.malformed.update(result.stats.malformed)
+        summary.add(result)
         on_file(result)
 
     with preparers(options.workers, len(sources)) as pool:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -127,6 +128,14 @@ def _text_file(path: Path, records: list[dict[str, object]]) -> Path:
     return path
 
 
+def text_partition(files: str, values: dict[str, str], columns: tuple[str, ...] = VERSION_5_COLUMNS) -> str:
+    """One partition of a text table: its files (a glob) read as Athena reads them, and its values."""
+    names = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+    constants = ", ".join(f"'{value}' AS \"{key}\"" for key, value in values.items())
+    typed = ", ".join(_typed(c) for c in columns)
+    return f"SELECT {typed}, {constants} FROM read_csv('{files}', delim = ' ', header = true, columns = {names})"
+
+
 def _typed(name: str) -> str:
     """A text column as Athena's text SerDe reads it: a number that does not parse is NULL, text stays text."""
     column = f'"{name}"'
@@ -150,25 +159,24 @@ def _partition_folders(root: Path, layout: Layout) -> Iterator[tuple[Path, dict[
                 yield folder, {"region": REGION, "date": "/".join(parts[:3]), "hour": parts[3]}
 
 
-def create_table(con: object, root: Path, layout: Layout, database: str = "flowlogs", name: str = "vpc") -> None:
+def create_table(
+    con: duckdb.DuckDBPyConnection, root: Path, layout: Layout, database: str = "flowlogs", name: str = "vpc"
+) -> None:
     """The layout's Athena table in DuckDB, as `database.name`."""
-    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')  # type: ignore[attr-defined]
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
     if layout is Layout.hive:
         body = (f"SELECT * FROM read_parquet('{root}/AWSLogs/**/*.parquet', hive_partitioning = true, "
                 "hive_types_autocast = false)")  # fmt: skip
     else:
         branches = []
         for folder, values in _partition_folders(root, layout):
-            constants = ", ".join(f"'{value}' AS \"{key}\"" for key, value in values.items())
             if layout is Layout.text:
-                columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in VERSION_5_COLUMNS) + "}"
-                read = f"read_csv('{folder}/*.log.gz', delim = ' ', header = true, columns = {columns})"
-                typed = ", ".join(_typed(c) for c in VERSION_5_COLUMNS)
+                branches.append(text_partition(f"{folder}/*.log.gz", values))
             else:
-                read, typed = f"read_parquet('{folder}/*.parquet')", "*"
-            branches.append(f"SELECT {typed}, {constants} FROM {read}")
+                constants = ", ".join(f"'{value}' AS \"{key}\"" for key, value in values.items())
+                branches.append(f"SELECT *, {constants} FROM read_parquet('{folder}/*.parquet')")
         body = "\nUNION ALL\n".join(branches)
-    con.execute(f'CREATE VIEW "{database}"."{name}" AS {body}')  # type: ignore[attr-defined]
+    con.execute(f'CREATE VIEW "{database}"."{name}" AS {body}')
 
 
 def athena_csv(names: list[str], rows: list[tuple[Any, ...]]) -> bytes:

@@ -96,10 +96,7 @@ def load(
 
 
 def _record(summary: LoadSummary, result: FileResult, on_slice: Callable[[FileResult], None]) -> None:
-    summary.files.append(result)
-    if result.status == "loaded":
-        summary.stats.add(result.stats)
-        summary.edges_written += result.edges
+    summary.add(result)
     on_slice(result)
 
 
