@@ -47,16 +47,11 @@ def identified(accumulator: Aggregated, naming: Naming, stats: ParseStats) -> tu
     edges, paths = accumulator.result(), accumulator.paths()
     seen = _distinct_ends([(edges, ("src", "dst")), (paths, ("src", "dst", "pkt_src", "pkt_dst"))])
     index = _lookup(seen, "address")
-    logging = accumulator.interfaces()
-    at = pc.index_in(index, value_set=_lookup(logging, "address"))  # an address's first logging interface
     who = naming.identities(
         seen["address"].to_pylist(),
         accumulator.aws_services,
         list(zip(*(seen[name].to_pylist() for name in CONTEXT_KEYS), strict=True)),
-        [
-            Interface(**dict(zip(INTERFACE_FACTS, facts, strict=True)))
-            for facts in zip(*(logging[f].take(at).to_pylist() for f in INTERFACE_FACTS), strict=True)
-        ],
+        _logging_interfaces(accumulator.interfaces(), index),
     )
     src, dst = (pc.index_in(_lookup(edges, end), value_set=index) for end in ("src", "dst"))
     valid = pc.and_(who["key"].take(src).is_valid(), who["key"].take(dst).is_valid())
@@ -75,6 +70,18 @@ def identified(accumulator: Aggregated, naming: Naming, stats: ParseStats) -> tu
         edges = merge([edges])
     # One buffer per column: a worker pickles the whole buffers behind a slice or a chunk.
     return _with_packet_addresses(edges, paths, index, who).combine_chunks(), addresses
+
+
+def _logging_interfaces(logging: pa.Table, index: pa.Array) -> list[Interface] | None:
+    """For each address of `index`, its first logging interface's facts; None when the records tell
+    of no interface (versions 2 to 4 without az-id)."""
+    if logging.num_rows == 0:
+        return None
+    at = pc.index_in(index, value_set=_lookup(logging, "address"))
+    return [
+        Interface(**dict(zip(INTERFACE_FACTS, facts, strict=True)))
+        for facts in zip(*(logging[f].take(at).to_pylist() for f in INTERFACE_FACTS), strict=True)
+    ]
 
 
 def _lookup(table: pa.Table, address: str) -> pa.Array:
@@ -100,7 +107,7 @@ def _addresses(edges: pa.Table, who: pa.Table, src: pa.Array, dst: pa.Array) -> 
     identify the same node are grouped again by key."""
     seen = pa.table(
         {
-            "at": pa.chunked_array([*pa.chunked_array([src]).chunks, *pa.chunked_array([dst]).chunks]),
+            "at": pa.chunked_array([*_chunks(src), *_chunks(dst)], pa.int32()),
             "first_seen": pa.chunked_array([*edges["first_seen"].chunks] * 2),
             "last_seen": pa.chunked_array([*edges["last_seen"].chunks] * 2),
         }
@@ -114,6 +121,12 @@ def _addresses(edges: pa.Table, who: pa.Table, src: pa.Array, dst: pa.Array) -> 
         )
         rows = rows.rename_columns([*IDENTITY_SCHEMA.names, "first_seen", "last_seen"])
     return rows.select(ADDRESS_SCHEMA.names).cast(ADDRESS_SCHEMA)
+
+
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    # Not pa.chunked_array([column]): given a ChunkedArray, that converts it value by value in Python
+    # (a third of a second for a file's 90k edges).
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
 
 
 def _with_packet_addresses(edges: pa.Table, paths: pa.Table, index: pa.Array, who: pa.Table) -> pa.Table:

@@ -119,6 +119,24 @@ def test_flagged_aws_service(classifier: Classifier, address: str, scope: str | 
     assert classifier.scopes(["8.8.4.4", address], aws_service={address}) == ["public", scope]
 
 
+def test_many_at_once_decide_as_one_by_one(classifier: Classifier) -> None:
+    """`scopes` decides IPv4 addresses together, in arrays; every text form, valid or not, must come out
+    as `scope` says of it alone, flagged or not."""
+    addresses = [
+        "10.0.3.30", "10.0.255.255", "10.1.0.1", "172.16.0.1", "172.32.0.1", "192.168.1.1", "100.64.0.1",
+        "100.128.0.1", "52.94.1.10", "52.216.0.0", "52.218.0.0", "3.80.1.1", "8.8.8.8", "0.0.0.0", "0.0.0.1",
+        "127.0.0.1", "169.254.169.254", "224.0.0.1", "239.255.255.255", "255.255.255.255", "255.255.255.254",
+        "1.2.3.4", "01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3.255", "1.2.3.256", "1.2.3", "1.2.3.4.5",
+        " 1.2.3.4", "1.2.3.4 ", "1..3.4", "1.2.3.4/32", "", "x", "٣.1.1.1", "0x1.2.3.4",
+        "::1", "::", "fe80::1", "ff02::1", "fd12::1", "2001:db8::1", "::ffff:10.0.3.30", "::ffff:8.8.8.8",
+        "2600:1fa0:4000::1", "1::2::3",
+    ]  # fmt: skip
+    flagged = {"8.8.8.8", "10.0.3.30", "169.254.169.254", "::1", "1.2.3.256", "2001:db8::1"}
+    assert classifier.scopes(addresses) == [classifier.scope(a) for a in addresses]
+    assert classifier.scopes(addresses, flagged) == [classifier.scope(a, aws_service=a in flagged) for a in addresses]
+    assert classifier.scopes([]) == []
+
+
 @pytest.mark.parametrize(
     ("address", "scope"),
     [("10.0.3.30", "private"), ("169.254.169.254", "special"), ("52.94.1.10", "public"), ("nope", None)],

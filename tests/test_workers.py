@@ -2,7 +2,10 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from collections import Counter
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -59,3 +62,19 @@ def test_a_worker_allocates_all_of_arrow_from_one_pool(tmp_path: Path) -> None:
     paths = demo.write_demo(tmp_path, 20_000, files=2)
     with preparers(workers=2, files=2) as pool:
         assert list(pool.map(_pools_after_preparing, map(str, paths))) == [("system", 0), ("system", 0)]
+
+
+def test_workers_of_the_installed_command_import_no_cli(tmp_path: Path) -> None:
+    """A spawned worker imports the parent's main module again: for the `vpcflow` script that once
+    meant the whole CLI (Typer, Rich, every command), half a second per worker. Each process reports
+    its imports (PYTHONPROFILEIMPORTTIME): the loader imports the CLI, its two workers only the pipeline."""
+    paths = demo.write_demo(tmp_path, 20_000, files=2)
+    script = Path(sys.executable).parent / "vpcflow"
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "VPCFLOW_HOME": str(tmp_path / "home"), "NEO4J_URI": ""}
+    run = subprocess.run([script, "load", "--dry-run", *map(str, paths)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = Counter(
+        line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")
+    )
+    assert imported["etl.pipeline"] == 3  # the loader and both workers
+    assert imported["etl.cli"] == 1 and imported["typer"] == 1
