@@ -118,9 +118,10 @@ def test_the_rows_for_bolt_are_the_columns_edge_by_edge() -> None:
     flows = FlowRows.of(edges)
     assert flows.keys == [f"10.0.0.{i}|10.0.0.1|443|6|ACCEPT" for i in range(3)]
     assert flows.ends == [(f"10.0.0.{i}", "10.0.0.1") for i in range(3)]
-    assert flows.attributes == [[443, 6, "ACCEPT"]] * 3
-    assert flows.added == [[i, 2 * i, 3 * i, i, i // 2, 1, 2, None, ["10.9.9.9"], [DAY], [i], [2 * i], [3 * i]]
-                           for i in range(3)]  # fmt: skip
+    assert flows.attributes(range(3)) == [[443, 6, "ACCEPT"]] * 3
+    assert flows.added(range(3)) == [[i, 2 * i, 3 * i, i, i // 2, 1, 2, None, ["10.9.9.9"], [DAY], [i], [2 * i], [3 * i]]
+                                     for i in range(3)]  # fmt: skip
+    assert flows.added([2, 0]) == [flows.added(range(3))[2], flows.added(range(3))[0]]
 
 
 def test_the_loader_cypher_reads_each_row_field_at_its_position() -> None:

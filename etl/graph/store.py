@@ -72,9 +72,9 @@ def skip_reason(entries: Sequence[Mapping[str, Any]], source_id: str, digest: st
 def creation_rows(flows: FlowRows, positions: Sequence[int], elements: Mapping[str, str]) -> list[list[Any]]:
     """CREATE_FLOWS rows for the edges at `positions`, their ends by element id."""
     rows = []
-    for i in positions:
+    for i, attributes, added in zip(positions, flows.attributes(positions), flows.added(positions), strict=True):
         source, destination = flows.ends[i]
-        rows.append([elements[source], elements[destination], flows.keys[i], *flows.attributes[i], *flows.added[i]])
+        rows.append([elements[source], elements[destination], flows.keys[i], *attributes, *added])
     return rows
 
 
@@ -232,8 +232,9 @@ class GraphStore:
         maybe: list[int] = []
         for i, (source, destination) in enumerate(flows.ends):
             (fresh if source in created or destination in created else maybe).append(i)
-        new = creation_rows(flows, [*fresh, *self._add_to_flows(tx, flows, maybe)], elements)
-        for rows in _chunks(new, self.batching.creates):
+        new = [*fresh, *self._add_to_flows(tx, flows, maybe)]
+        for positions in _chunks(new, self.batching.creates):
+            rows = creation_rows(flows, positions, elements)
             created_edges = tx.run(cypher.CREATE_FLOWS, rows=_Rows(rows)).single(strict=True)["created"]
             if created_edges != len(rows):  # an edge must never vanish because an endpoint was not found
                 raise StoreError(f"the graph server created {created_edges} of {len(rows)} edges; nothing was loaded")
@@ -265,7 +266,7 @@ class GraphStore:
     def _add(
         self, tx: neo4j.ManagedTransaction, flows: FlowRows, position: Mapping[str, int], keys: Sequence[str]
     ) -> list[str]:
-        rows = _RowMap((key, flows.added[position[key]]) for key in keys)
+        rows = _RowMap(zip(keys, flows.added([position[key] for key in keys]), strict=True))
         return tx.run(cypher.ADD_TO_FLOWS, keys=_Rows(keys), rows=rows).single(strict=True)["found"]
 
     def _take_back(self, tx: neo4j.ManagedTransaction, entry: Mapping[str, Any]) -> None:
