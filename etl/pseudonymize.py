@@ -122,6 +122,12 @@ def _dotted_quads(octets: np.ndarray) -> list[str]:
     return pc.binary_join_element_wise(*parts, ".").to_pylist()
 
 
+def _in_chunks(joined: bytes, start: int, transform: Callable[[bytes, int], bytes]) -> bytes:
+    """`transform` over concatenated 16-byte forms starting at bit `start`, a bounded number at a time."""
+    step = 16 * (_BLOCKS_PER_CHUNK // (128 - start))
+    return b"".join(transform(joined[at : at + step], start) for at in range(0, len(joined), step))
+
+
 def _start(packed: bytes) -> int:
     return _V4_START if packed[:12] == _V4_MAPPED else 0
 
@@ -205,11 +211,8 @@ class Pseudonymizer:
         packed = np.zeros((len(numbers), 16), np.uint8)
         packed[:, :12] = np.frombuffer(_V4_MAPPED, np.uint8)
         packed[:, 12:] = numbers.astype(">u4").view(np.uint8).reshape(-1, 4)
-        chunk = _BLOCKS_PER_CHUNK // (128 - _V4_START)
-        quads = []
-        for at in range(0, len(packed), chunk):
-            quads.append(np.frombuffer(transform(packed[at : at + chunk].tobytes(), _V4_START), np.uint8))
-        texts = iter(_dotted_quads(np.concatenate(quads).reshape(-1, 16)[:, 12:] if quads else packed[:, 12:]))
+        transformed = np.frombuffer(_in_chunks(packed.tobytes(), _V4_START, transform), np.uint8)
+        texts = iter(_dotted_quads(transformed.reshape(-1, 16)[:, 12:]))
         groups: dict[int, list[tuple[int, bytes]]] = {_V4_START: [], 0: []}
         for index, (address, is_v4) in enumerate(zip(addresses, v4.tolist(), strict=True)):
             if is_v4:
@@ -218,12 +221,9 @@ class Pseudonymizer:
             form = _packed(address)  # IPv6, and IPv4 written another way (::ffff:10.0.0.1)
             groups[_start(form)].append((index, form))
         for start, members in groups.items():
-            chunk = _BLOCKS_PER_CHUNK // (128 - start)
-            for at in range(0, len(members), chunk):
-                part = members[at : at + chunk]
-                transformed = transform(b"".join(packed for _, packed in part), start)
-                for (index, _), text in zip(part, _texts(transformed, start), strict=True):
-                    result[index] = text
+            joined = _in_chunks(b"".join(form for _, form in members), start, transform)
+            for (index, _), text in zip(members, _texts(joined, start), strict=True):
+                result[index] = text
         return result
 
     def _encrypt(self, joined: bytes, start: int) -> bytes:
