@@ -82,7 +82,7 @@ def _settled(read: Callable[[], int], quiet: float = 1.0, timeout: float = 30) -
 def test_sigkill_mid_file_then_rerun_counts_every_flow_once(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    paths = write_logs(tmp_path / "logs", files=10, lines=12_000)
+    paths = write_logs(tmp_path / "logs", files=6, lines=12_000)
     loader = subprocess.Popen([*LOAD, str(tmp_path / "logs")], env=cli_env, stdout=subprocess.PIPE)
     # Files are prepared ahead by worker threads, so once the third commits the fourth's transaction opens at
     # once and stays open while its edges are written: the kill lands inside it.

@@ -107,7 +107,7 @@ def test_db_serve_stops_on_a_sigterm_the_kernel_hands_to_one_of_the_jvms_threads
 
 def test_a_server_restarted_mid_load_is_waited_for_and_the_totals_are_exact(served: Served, tmp_path: Path) -> None:
     endpoint = served.start()
-    paths = write_logs(tmp_path / "logs", files=8, lines=12_000, seed=2)
+    paths = write_logs(tmp_path / "logs", files=5, lines=12_000, seed=2)
     loader = subprocess.Popen(
         [*LOAD, str(tmp_path / "logs")], env=served.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
