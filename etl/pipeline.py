@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -24,7 +25,7 @@ from etl.identified import identified
 from etl.identify import Naming
 from etl.parse import ParseStats
 from etl.sources.timewindow import account_of
-from etl.workers import done_unless_stopped, preparers, stop_now
+from etl.workers import Stopped, done_unless_stopped, preparers, stop_now, stopping
 
 if TYPE_CHECKING:
     from etl.graph.store import GraphStore
@@ -149,16 +150,21 @@ def records(
         raise SourceError(f"cannot be read: {error}") from error
 
 
-def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> FileBatch:
+def prepare(
+    source: Source, options: LoadOptions, digest: str | None = None, stop: threading.Event | None = None
+) -> FileBatch:
     """Parse and aggregate one source into the rows the store writes. Reads; never writes.
 
-    `digest` identifies the bytes in the ledger; by default the source's own."""
+    `digest` identifies the bytes in the ledger; by default the source's own. Once `stop` is set, the
+    next block raises Stopped."""
     stats = ParseStats()
     context = Context(account_of(source.id), options.naming.known.switch_times, options.bucket)
     accumulator = EdgeAccumulator(packet=options.addresses == "packet", context=context)
     clock = time.perf_counter()
     aggregating = 0.0
     for table in records(source, options, stats, RECORD_FIELDS):
+        if stop is not None and stop.is_set():
+            raise Stopped(source.id)
         started = time.perf_counter()
         accumulator.add(table)
         aggregating += time.perf_counter() - started
@@ -179,10 +185,12 @@ def prepare(source: Source, options: LoadOptions, digest: str | None = None) -> 
     return batch
 
 
-def _prepare_and_trim(source: Source, options: LoadOptions, digest: str | None = None) -> FileBatch:
+def _prepare_and_trim(
+    source: Source, options: LoadOptions, digest: str | None = None, stop: threading.Event | None = None
+) -> FileBatch:
     """`prepare`, as a worker runs it: what the file freed goes back to the system after it."""
     try:
-        return prepare(source, options, digest)
+        return prepare(source, options, digest, stop)
     finally:
         release_freed_memory()
 
@@ -200,14 +208,14 @@ def _submit(pool: Executor, source: Source, options: LoadOptions, store: GraphSt
     goes wrong is in the future, so files are finished in order whatever happens to each."""
     try:
         if store is None:  # a dry run writes no ledger entry, so the bytes need no digest
-            return pool.submit(_prepare_and_trim, source, options, "")
+            return pool.submit(_prepare_and_trim, source, options, "", stopping(pool))
         try:
             digest = source.digest()
         except OSError as error:
             return _done(FileResult(source.id, "failed", f"cannot be read: {error}"))
         if not options.reload and store.is_loaded(source.id, digest):
             return _done(FileResult(source.id, "skipped", "already loaded"))
-        return pool.submit(_prepare_and_trim, source, options, digest)
+        return pool.submit(_prepare_and_trim, source, options, digest, stopping(pool))
     except (VpcflowError, BrokenExecutor) as error:
         return _failed(error)
 

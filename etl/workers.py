@@ -21,10 +21,38 @@ from typing import Any
 from etl import logs
 
 STOP_CHECK_SECONDS = 0.2  # how soon a stop signal is seen while a file is prepared
+WORKERS = 2  # processes preparing files when --workers is not given, but for the embedded server
+
+
+def default_workers(embedded: bool) -> int:
+    """Files prepared at once when --workers is not given: into the embedded server, one, in a thread.
+
+    That server runs in this process, and on a 2-core machine its writer and its JIT compiler use both
+    cores for the whole load (a cold load's write time: 5-20k internet-profile edge rows/s), while one
+    preparer makes about 45k a second: a second worker process added only its memory. 10M
+    internet-profile records into a fresh store, all processes counted: 1.88 GiB peak in 153 s with
+    two workers, 1.39 GiB in 149 s with one thread (2026-12-03). A dry run or a Neo4j server, which
+    may be elsewhere and write faster, keep WORKERS."""
+    return 1 if embedded else WORKERS
+
+
+class Stopped(Exception):
+    """A file whose preparation was stopped between two of its blocks, for a load that stops."""
+
+
+class _Thread(ThreadPoolExecutor):
+    """One file at a time in a thread of this process. A thread cannot be killed as a worker process is:
+    `stopping` ends the file it prepares at its next block, so a stopped load does not wait for the rest
+    of a large file."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.stopping = threading.Event()
 
 
 def preparers(workers: int, files: int) -> Executor:
-    """`workers` processes for several files; one file gets a thread, spared the start of a process."""
+    """`workers` processes for several files; one worker, or one file, gets a thread, spared the
+    start of a process."""
     if workers > 1 and files > 1:
         return ProcessPoolExecutor(
             min(workers, files),
@@ -32,7 +60,12 @@ def preparers(workers: int, files: int) -> Executor:
             initializer=_start_worker,
             initargs=(os.getpid(), logs.debugging()),
         )
-    return ThreadPoolExecutor(1)
+    return _Thread()
+
+
+def stopping(pool: Executor) -> threading.Event | None:
+    """What a file prepared by `pool` looks at between blocks; None for processes, which are killed."""
+    return pool.stopping if isinstance(pool, _Thread) else None
 
 
 def stop_now(pool: Executor) -> None:
@@ -43,7 +76,10 @@ def stop_now(pool: Executor) -> None:
     a result nobody reads, and the interpreter's exit waits on it (CPython 3.11: a loader that never
     exited, 1 run in 84 under load). Python 3.14 has `terminate_workers()`; before it, the pool's table
     of processes is the only way to them, and `shutdown` empties it, so it is read first. SIGKILL, as
-    workers ignore SIGTERM; they only read, so nothing is left half done."""
+    workers ignore SIGTERM; they only read, so nothing is left half done. A thread stops at its file's
+    next block."""
+    if isinstance(pool, _Thread):
+        pool.stopping.set()
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:

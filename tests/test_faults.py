@@ -83,8 +83,9 @@ def test_sigkill_mid_file_then_rerun_counts_every_flow_once(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     paths = write_logs(tmp_path / "logs", files=6, lines=12_000)
-    loader = subprocess.Popen([*LOAD, str(tmp_path / "logs")], env=cli_env, stdout=subprocess.PIPE)
-    # Files are prepared ahead by worker threads, so once the third commits the fourth's transaction opens at
+    # Two worker processes, whichever server: the embedded one's default is a thread.
+    loader = subprocess.Popen([*LOAD, "--workers", "2", str(tmp_path / "logs")], env=cli_env, stdout=subprocess.PIPE)
+    # Files are prepared ahead by worker processes, so once the third commits the fourth's transaction opens at
     # once and stays open while its edges are written: the kill lands inside it.
     wait_until(lambda: store.counts()["files"] >= 3 or loader.poll() is not None, 120, "three files to commit")
     time.sleep(0.3)

@@ -136,6 +136,8 @@ def test_a_loader_running_its_own_embedded_server_stops_on_signals_without_crash
     for signum, mid_load in [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)]:
         loader = start_loader([str(tmp_path / "logs")], env, cwd)
         _wait_for_moment(loader, home, committed if mid_load else None)
+        if mid_load:  # the server shares the loader's cores: one file is prepared ahead, in a thread
+            assert _workers(loader.pid) == []
         signal_group(loader, signum)
         out, failed = stopped_run(loader, signum, cwd)
         loaded = summary_value(out, "files loaded")

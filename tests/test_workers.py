@@ -1,5 +1,6 @@
 """The worker pool of a load: stopping it must end its processes, whatever they are doing."""
 
+import io
 import os
 import signal
 import subprocess
@@ -8,11 +9,12 @@ import time
 from collections import Counter
 from concurrent.futures import Future
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 
 from etl import demo
-from etl.pipeline import LoadOptions, prepare
+from etl.pipeline import FileResult, LoadOptions, load, prepare
 from etl.sources.local import LocalSource
 from etl.workers import STOP_CHECK_SECONDS, done_unless_stopped, preparers, stop_now
 from tests.processes import parent_of, signal_child
@@ -78,3 +80,51 @@ def test_workers_of_the_installed_command_import_no_cli(tmp_path: Path) -> None:
     )
     assert imported["etl.pipeline"] == 3  # the loader and both workers
     assert imported["etl.cli"] == 1 and imported["typer"] == 1
+
+
+class _Counted(io.RawIOBase):
+    """A file whose reader counts the bytes it has handed out."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = path.open("rb")
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = self.handle.readinto(buffer)
+        self.given += count
+        return count
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
+
+
+class _CountedSource:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reader: _Counted | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.path)
+
+    def digest(self) -> str:
+        return LocalSource(self.path).digest()
+
+    def open(self) -> BinaryIO:
+        self.reader = _Counted(self.path)
+        return io.BufferedReader(self.reader, 1 << 16)  # type: ignore[return-value]
+
+
+def test_a_stopped_load_ends_the_file_its_thread_prepares_at_the_next_block(tmp_path: Path) -> None:
+    """One preparer is a thread of the loader, which cannot be killed as a worker process is: the file it
+    prepares stops at its next block, and the load does not wait for the rest of it."""
+    path = demo.write_demo(tmp_path, 600_000, files=1)[0]
+    source = _CountedSource(path)
+    summary = load([source], None, LoadOptions(workers=1), stop=lambda: "stopped by test" if source.reader else None)
+    assert summary.files == [FileResult(source.id, "failed", "not loaded: stopped by test")]
+    assert source.reader is not None and 0 < source.reader.given < path.stat().st_size / 2
+    assert source.reader.closed

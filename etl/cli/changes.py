@@ -153,7 +153,14 @@ def watch(
     known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
     pseudonymize: Annotated[str, typer.Option(help="unknown, all or none, as `load` takes it.")] = "unknown",
     bucket: Annotated[str | None, typer.Option(help="The store's time bucket, as `load` takes it.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes parsing files in parallel.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Files prepared at once, each by a worker process (one: by a thread). Default 2, "
+            "or 1 into the embedded server, which shares this process and the cores.",
+        ),
+    ] = None,
     profile: ProfileOption = None,
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,
@@ -177,6 +184,7 @@ def watch(
     from etl.graph.store import open_store
     from etl.pseudonymize import Pseudonymizer, existing_key
     from etl.sources import S3Options
+    from etl.workers import default_workers
 
     state: State = ctx.obj
     stop = ctx.with_resource(stop_signals())
@@ -194,7 +202,11 @@ def watch(
                 rules_path, vocabulary_of(names["names"], names["groups"], known_ips or state.settings.known_ips)
             )
             key = existing_key(state.settings.home, state.settings.key)
-            options = pipeline.LoadOptions(naming=naming, workers=workers, bucket=store.time_bucket(requested))
+            options = pipeline.LoadOptions(
+                naming=naming,
+                workers=workers or default_workers(embedded=not state.settings.neo4j_uri),
+                bucket=store.time_bucket(requested),
+            )
             watched = Watched(sources, s3, options, rules, Pseudonymizer(key).reveals if key else None)
             code = _passes(store, watched, hook, once, pause, stop)
     if stop.exit_code is not None:

@@ -39,6 +39,7 @@ from etl.errors import UsageError, VpcflowError
 from etl.fields import parse_fields
 from etl.identify import Naming, PublicPrefixes, build_naming
 from etl.stopping import stop_signals
+from etl.workers import default_workers
 
 
 @contextlib.contextmanager
@@ -56,7 +57,14 @@ def load(
     max_errors: Annotated[int | None, typer.Option(help="Give up on a file past this many malformed lines.")] = None,
     reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes parsing files in parallel.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Files prepared at once, each by a worker process (one: by a thread). Default 2, "
+            "or 1 into the embedded server, which shares this process and the cores.",
+        ),
+    ] = None,
     known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
     pseudonymize: Annotated[
         str, typer.Option(help="unknown (every address the known-ips file does not name), all, or none.")
@@ -135,7 +143,7 @@ def load(
             parse_fields(fields) if fields else None,
             max_errors,
             reload,
-            workers,
+            workers or default_workers(embedded=not dry_run and not state.settings.neo4j_uri),
             chosen.start,
             chosen.end,
             naming,
