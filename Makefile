@@ -28,8 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check etl viewer tests bench docs
 	$(BIN)/mypy
 
+# Two processes, each with its own served store or container (tests/conftest.py): the suite mostly waits.
+# One, against the single database NEO4J_TEST_URI names: the tests empty and count it.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(if $(NEO4J_TEST_URI),,-n 2)
 
 # BENCH=parse_speed,load_speed picks benchmarks, BENCH_PROFILE=internet the demo profiles; BENCH_RECORDS=1000000 makes the parse run quick.
 bench: $(STAMP)

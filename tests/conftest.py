@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist's workers start with COLUMNS=80, and a Rich console fixes its width from COLUMNS when it
+# is created (the CLI's, at import): the tests that set a width per invocation would get 80.
+os.environ.pop("COLUMNS", None)
+
 from etl.graph.embedded import BoltEndpoint, embedded_endpoint
 from etl.graph.store import GraphStore, connect
 
