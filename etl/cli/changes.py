@@ -20,6 +20,7 @@ from etl.cli.selection import (
     ProfileOption,
     RegionOption,
     SourcesArgument,
+    WorkersOption,
 )
 from etl.errors import UsageError
 from etl.sources.timewindow import iso_time
@@ -153,14 +154,7 @@ def watch(
     known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
     pseudonymize: Annotated[str, typer.Option(help="unknown, all or none, as `load` takes it.")] = "unknown",
     bucket: Annotated[str | None, typer.Option(help="The store's time bucket, as `load` takes it.")] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Files prepared at once, each by a worker process (one: by a thread). Default 2, "
-            "or 1 into the embedded server, which shares this process and the cores.",
-        ),
-    ] = None,
+    workers: WorkersOption = None,
     profile: ProfileOption = None,
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,

@@ -33,6 +33,7 @@ from etl.cli.selection import (
     RegionOption,
     SourcesArgument,
     StartOption,
+    WorkersOption,
     select,
 )
 from etl.errors import UsageError, VpcflowError
@@ -57,14 +58,7 @@ def load(
     max_errors: Annotated[int | None, typer.Option(help="Give up on a file past this many malformed lines.")] = None,
     reload: Annotated[bool, typer.Option("--reload", help="Replace the contribution of files already loaded.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and aggregate, write nothing.")] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Files prepared at once, each by a worker process (one: by a thread). Default 2, "
-            "or 1 into the embedded server, which shares this process and the cores.",
-        ),
-    ] = None,
+    workers: WorkersOption = None,
     known_ips: Annotated[Path | None, typer.Option(help="YAML naming known addresses [env: VPCFLOW_KNOWN_IPS]")] = None,
     pseudonymize: Annotated[
         str, typer.Option(help="unknown (every address the known-ips file does not name), all, or none.")

@@ -1,4 +1,5 @@
-"""What `load` and `parse` read: their source options, resolved to sources and a time window."""
+"""What `load`, `parse` and `watch` read: their source options, resolved to sources and a time window;
+and how many files they prepare at once."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ AccountOption = Annotated[
 ]
 AwsRegionOption = Annotated[
     list[str] | None, typer.Option("--aws-region", help="Only this region's logs in S3 (repeatable).")
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Files prepared at once, each by a worker process (one: by a thread). Default 2, "
+        "or 1 into the embedded server, which shares this process and the cores.",
+    ),
 ]
 
 
