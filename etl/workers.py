@@ -31,8 +31,8 @@ def default_workers(embedded: bool) -> int:
     cores for the whole load (a cold load's write time: 5-20k internet-profile edge rows/s), while one
     preparer makes about 45k a second: a second worker process added only its memory. 10M
     internet-profile records into a fresh store, all processes counted: 1.88 GiB peak in 153 s with
-    two workers, 1.39-1.47 GiB in 149-150 s with one thread, 193-202 s with two threads (2026-12-03). A dry run or a Neo4j server, which
-    may be elsewhere and write faster, keep WORKERS."""
+    two workers, 1.39-1.47 GiB in 149-150 s with one thread, 193-202 s with two threads (2026-12-03).
+    A dry run or a Neo4j server, which may be elsewhere and write faster, keep WORKERS."""
     return 1 if embedded else WORKERS
 
 
