@@ -1,4 +1,5 @@
-"""The worker pool of a load: stopping it must end its processes, whatever they are doing."""
+"""The worker pool of a load: stopping it must end its processes, or the file its thread prepares,
+whatever they are doing."""
 
 import io
 import os

@@ -173,12 +173,11 @@ def watch(
     from etl.changes.rules import read_rules
     from etl.changes.watch import Watched, parse_interval
     from etl.changes.webhook import Webhook
-    from etl.cli.load import naming_of
+    from etl.cli.load import naming_of, workers_of
     from etl.cli.policy import vocabulary_of
     from etl.graph.store import open_store
     from etl.pseudonymize import Pseudonymizer, existing_key
     from etl.sources import S3Options
-    from etl.workers import default_workers
 
     state: State = ctx.obj
     stop = ctx.with_resource(stop_signals())
@@ -198,7 +197,7 @@ def watch(
             key = existing_key(state.settings.home, state.settings.key)
             options = pipeline.LoadOptions(
                 naming=naming,
-                workers=workers or default_workers(embedded=not state.settings.neo4j_uri),
+                workers=workers_of(state, workers),
                 bucket=store.time_bucket(requested),
             )
             watched = Watched(sources, s3, options, rules, Pseudonymizer(key).reveals if key else None)

@@ -137,7 +137,7 @@ def load(
             parse_fields(fields) if fields else None,
             max_errors,
             reload,
-            workers or default_workers(embedded=not dry_run and not state.settings.neo4j_uri),
+            workers_of(state, workers, writes=not dry_run),
             chosen.start,
             chosen.end,
             naming,
@@ -162,6 +162,12 @@ def load(
         err.print(f"{stop.reason()}: the same command loads what was not loaded", highlight=False)
         _leave(stop.exit_code)
     raise typer.Exit(stop.exit_code or summary.exit_code)
+
+
+def workers_of(state: State, requested: int | None, *, writes: bool = True) -> int:
+    """Files prepared at once: `--workers`, else the default for where the load writes (the embedded
+    server when NEO4J_URI is not set, as open_store chooses)."""
+    return requested or default_workers(embedded=writes and not state.settings.neo4j_uri)
 
 
 def naming_of(
