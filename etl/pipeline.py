@@ -195,6 +195,14 @@ def _prepare_and_trim(
         release_freed_memory()
 
 
+def _dry_run(source: Source, options: LoadOptions, stop: threading.Event | None = None) -> FileResult:
+    """A file prepared for a dry run: only its counts go back to the loader. Its rows, which nothing
+    writes, cost a worker process 0.3 s per 1M-record internet-profile file to pickle and send (42 MB)."""
+    batch = _prepare_and_trim(source, options, "", stop)
+    _log_stages(source.id, batch.seconds)
+    return FileResult(source.id, "loaded", "dry run", batch.stats, batch.edge_count)
+
+
 def release_freed_memory() -> None:
     """Hand memory freed but kept by the allocator back to the system (glibc's malloc_trim, through
     Arrow's system pool). A worker kept a 1M-record file's ~120 MiB of parse buffers after it; while
@@ -208,7 +216,7 @@ def _submit(pool: Executor, source: Source, options: LoadOptions, store: GraphSt
     goes wrong is in the future, so files are finished in order whatever happens to each."""
     try:
         if store is None:  # a dry run writes no ledger entry, so the bytes need no digest
-            return pool.submit(_prepare_and_trim, source, options, "", stopping(pool))
+            return pool.submit(_dry_run, source, options, stopping(pool))
         try:
             digest = source.digest()
         except OSError as error:
@@ -242,11 +250,9 @@ def _finish(future: Future[Prepared], source: Source, store: GraphStore | None, 
     except FILE_FAULTS as error:
         log.debug("%s could not be prepared", source.id, exc_info=error)
         return FileResult(source.id, "failed", f"could not be read: {_one_line(error)}")
-    if isinstance(prepared, FileResult):
+    if isinstance(prepared, FileResult):  # skipped, failed, or a dry run's
         return prepared
-    if store is None:
-        _log_stages(source.id, prepared.seconds)
-        return FileResult(source.id, "loaded", "dry run", prepared.stats, prepared.edge_count)
+    assert store is not None, "only a load with a store prepares rows"
     clock = time.perf_counter()
     outcome = store.load(prepared, reload=reload)
     _log_stages(source.id, prepared.seconds | {"write": time.perf_counter() - clock})
