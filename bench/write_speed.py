@@ -17,7 +17,7 @@ from pathlib import Path
 
 from isal import igzip
 
-from bench.measure import run_measured
+from bench.measure import timed
 from bench.parse_speed import VPCFLOW, demo_files
 from etl import demo
 from etl.batch import FileBatch
@@ -49,7 +49,7 @@ def load(paths: list[Path], home: Path, *, dry_run: bool = False) -> tuple[float
     """Wall seconds of `vpcflow load` (or its dry run) and the edge rows its summary reports."""
     env = {**os.environ, "VPCFLOW_HOME": str(home), "NEO4J_URI": ""}
     flags = ["--dry-run"] if dry_run else []
-    seconds, stdout, _ = run_measured([*VPCFLOW, "load", "--pseudonymize", "none", *flags, *map(str, paths)], env)
+    seconds, stdout = timed([*VPCFLOW, "load", "--pseudonymize", "none", *flags, *map(str, paths)], env)
     found = _EDGES.search(stdout)
     if not found:
         raise RuntimeError(f"no edge count in the load summary: {stdout[-500:]}")
