@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -85,3 +86,32 @@ def test_a_folder_and_a_recursive_glob_agree_but_for_hidden_folders(tree: Path) 
 def test_a_glob_that_matches_nothing_says_so(tree: Path) -> None:
     with pytest.raises(UsageError, match="matches no files"):
         expand(["logs/**/*.parquet"])
+
+
+def _bytes_read() -> int:
+    """What this process has read so far, by the kernel's count (Linux)."""
+    counters = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    return int(counters["rchar"])
+
+
+def test_a_file_is_hashed_once_per_version(tmp_path: Path) -> None:
+    """`watch` asks every file's digest on every pass: an unchanged file is not read again, a changed
+    one is, even with its modification time set back to what it was."""
+    path = tmp_path / "a.log"
+    path.write_bytes(b"a" * (1 << 20))
+    (source,) = expand([str(path)])
+    before = _bytes_read()
+    first = source.digest()
+    assert first == "sha256:" + hashlib.sha256(b"a" * (1 << 20)).hexdigest()
+    assert _bytes_read() - before >= 1 << 20
+    before = _bytes_read()
+    assert source.digest() == first
+    assert _bytes_read() - before < 1 << 16
+    stamp = path.stat().st_mtime_ns
+    with path.open("r+b") as handle:  # the same inode and size, the time set back
+        handle.write(b"b")
+    os.utime(path, ns=(stamp, stamp))
+    assert source.digest() == "sha256:" + hashlib.sha256(b"b" + b"a" * ((1 << 20) - 1)).hexdigest()
+    with path.open("ab") as handle:
+        handle.write(b"more")
+    assert source.digest() == "sha256:" + hashlib.sha256(b"b" + b"a" * ((1 << 20) - 1) + b"more").hexdigest()

@@ -16,6 +16,9 @@ from etl.errors import UsageError
 _WILDCARDS = "*?["
 
 
+_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}  # LocalSource.digest's, by the file's version
+
+
 @dataclass(frozen=True)
 class LocalSource:
     path: Path
@@ -25,12 +28,23 @@ class LocalSource:
         return str(self.path.resolve())
 
     def digest(self) -> str:
-        """The content's identity: the same bytes loaded from anywhere are the same file."""
+        """The content's identity: the same bytes loaded from anywhere are the same file.
+
+        Hashed once per version of the file in this process: `watch` asks again on every pass, and
+        reading every file of a folder each time grew with all the logs ever delivered to it. A version
+        is the same device, inode, size, and modification and change times: the change time is the
+        kernel's, so a modification time set back by hand does not hide new bytes. The file is looked
+        at before it is read, so one that changes while it is read is hashed again next time."""
+        status = self.path.stat()
+        version = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        if (known := _DIGESTS.get(version)) is not None:
+            return known
         sha = hashlib.sha256()
         with self.path.open("rb") as handle:
             while chunk := handle.read(1 << 20):
                 sha.update(chunk)
-        return f"sha256:{sha.hexdigest()}"
+        _DIGESTS[version] = digest = f"sha256:{sha.hexdigest()}"
+        return digest
 
     def open(self) -> BinaryIO:
         return self.path.open("rb")
