@@ -19,8 +19,7 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(command[:4])} ... failed ({done.returncode}): {done.stderr[-2000:]}")
+    _check(command, done.returncode, done.stderr)
     return seconds, done.stdout
 
 
@@ -34,9 +33,13 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple
         time.sleep(_POLL_SECONDS)
     seconds = time.perf_counter() - started
     stdout, stderr = process.communicate()
-    if process.returncode:
-        raise RuntimeError(f"{' '.join(command[:4])} ... failed ({process.returncode}): {stderr[-2000:]}")
+    _check(command, process.returncode, stderr)
     return seconds, stdout, peak / 1024
+
+
+def _check(command: list[str], returncode: int, stderr: str) -> None:
+    if returncode:
+        raise RuntimeError(f"{' '.join(command[:4])} ... failed ({returncode}): {stderr[-2000:]}")
 
 
 def _tree_rss_kib(pid: int) -> int:
