@@ -95,6 +95,14 @@ def per_edge(rows: pa.Table) -> pa.Table:
     return pa.table(columns).select(EDGE_ROW_SCHEMA.names).cast(EDGE_ROW_SCHEMA)
 
 
+def distinct_edges(rows: pa.Table) -> int:
+    """How many edges rows of FLOW_SCHEMA (one per edge and bucket) are, whatever buckets they span:
+    `FileBatch.edge_count` without building the rows the store writes."""
+    if _constant(rows["bucket"]):
+        return rows.num_rows
+    return rows.group_by(list(EDGE_KEYS), use_threads=False).aggregate([]).num_rows
+
+
 def _constant(column: pa.ChunkedArray) -> bool:
     if len(column) == 0:
         return True

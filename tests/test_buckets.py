@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from etl.batch import FLOW_SCHEMA, per_edge
+from etl.batch import FLOW_SCHEMA, distinct_edges, per_edge
 from etl.buckets import DAY, HOUR, bucket_text, parse_bucket
 from etl.cli import app
 from etl.errors import UsageError
@@ -143,6 +144,23 @@ def test_rows_fold_into_one_per_edge_with_buckets_ascending(
     assert {d: r["bucket_bytes"] for d, r in folded.items()} == {
         d: [100 * n for n in c] for d, (_, c) in expected.items()
     }
+
+
+@pytest.mark.parametrize(
+    ("rows", "edges"),
+    [([("b", DAY, 3), ("c", DAY, 4)], 2), ([("b", 2 * DAY, 3), ("c", DAY, 4), ("b", DAY, 1)], 2), ([], 0)],
+)
+def test_rows_count_as_their_distinct_edges(rows: list[tuple[str, int, int]], edges: int) -> None:
+    assert distinct_edges(_rows(*rows)) == edges == per_edge(_rows(*rows)).num_rows
+
+
+def test_a_dry_run_counts_an_edge_across_midnight_once(tmp_path: Path) -> None:
+    path = _write(tmp_path / "midnight.log", MIDNIGHT)
+    result = runner.invoke(app, ["--home", str(tmp_path / "home"), "load", "--dry-run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"edges found\s*│\s*2\s*│", result.output), (
+        result.output
+    )  # web-db on both days, web-cache on the second
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("1d", DAY), ("1h", HOUR), ("6h", 6 * HOUR), ("15m", 900)])
