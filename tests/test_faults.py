@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 from etl.graph.store import GraphStore
-from etl.pipeline import LoadOptions, prepare
+from etl.pipeline import LEDGER_AHEAD, LoadOptions, load, prepare
 from etl.sources.local import LocalSource
 from tests.flowlines import V2, expected_edges
 from tests.processes import children, signal_child
@@ -151,6 +151,34 @@ def test_a_worker_process_killed_mid_load_stops_it_and_every_file_not_loaded_is_
     assert all(failed[name] == f"not loaded: the load stopped at {first}" for name in rest)
 
 
+def test_the_ledger_is_asked_once_for_each_run_of_files_and_answers_each_file(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load asks which files are loaded LEDGER_AHEAD at a time (one read transaction each); every file
+    still gets its own answer: the ones loaded before skipped, the new ones loaded, an unreadable one failed."""
+    paths = write_logs(tmp_path / "logs", files=LEDGER_AHEAD + 8, lines=3, seed=9)
+    sources = [LocalSource(path) for path in paths]
+    before = load(sources[:LEDGER_AHEAD:2], store, LoadOptions(workers=1))  # every other file of the first run
+    assert before.count("loaded") == LEDGER_AHEAD // 2
+    asked: list[int] = []
+    ask = store.loaded
+
+    def counted(digests: list[str]) -> set[str]:
+        asked.append(len(digests))
+        return ask(digests)
+
+    monkeypatch.setattr(store, "loaded", counted)
+
+    summary = load([*sources, LocalSource(tmp_path / "gone.log")], store, LoadOptions(workers=1))
+
+    assert [f.status for f in summary.files] == [
+        *(["skipped", "loaded"] * (LEDGER_AHEAD // 2)), *["loaded"] * 8, "failed"
+    ]  # fmt: skip
+    assert summary.files[-1].detail.startswith("cannot be read: [Errno 2] No such file or directory")
+    assert asked == [LEDGER_AHEAD, 8]  # the unreadable file has no digest to ask about
+    assert graph_edges(store) == expected_edges(paths)
+
+
 def test_a_thousand_files_three_corrupt_load_997_and_name_the_three(
     store: GraphStore, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -211,6 +239,6 @@ def test_hostile_ids_and_names_of_addresses_are_stored_verbatim(store: GraphStor
     stored = {r["id"]: (r["name"], r["g"], r["r"]) for r in rows}
     assert stored == {a["id"]: (a["name"], a["group"], a["role"]) for a in batch.addresses.to_pylist()}
     assert store.counts()["flows"] == len(batch.edges)
-    assert store.is_loaded(batch.source_id, batch.digest)
+    assert store.is_loaded(batch.digest)
     _, rows = store.query("MATCH (l:LogFile) RETURN l.id AS id", {})
     assert [r["id"] for r in rows] == [batch.source_id]

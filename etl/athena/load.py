@@ -69,7 +69,7 @@ def load(
             _left(summary, plan, pending[at:], f"not loaded: {reason}", on_slice)
             break
         try:
-            if not reload and store.is_loaded(source_id, digest):
+            if not reload and store.is_loaded(digest):
                 result = FileResult(source_id, "skipped", "already loaded")
             else:
                 results = results or athena.result_location(plan.where).rstrip("/")

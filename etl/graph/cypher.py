@@ -34,6 +34,12 @@ SET_VERSION = "MERGE (v:VpcflowSchema {name: 'vpcflow'}) SET v.version = $versio
 STORED_BUCKET = "OPTIONAL MATCH (v:VpcflowSchema) RETURN max(v.bucket) AS bucket"
 SET_BUCKET = "MERGE (v:VpcflowSchema {name: 'vpcflow'}) SET v.bucket = $bucket"
 
+# Which of these contents the ledger holds, under whatever file name: the files a load need not prepare.
+LOADED_DIGESTS = """
+UNWIND $digests AS digest
+MATCH (l:LogFile {digest: digest})
+RETURN l.digest AS digest
+"""
 LEDGER_ENTRIES = """
 MATCH (l:LogFile) WHERE l.id = $id OR l.digest = $digest
 RETURN l.id AS id, l.digest AS digest, CASE WHEN l.id = $id THEN l.contribution END AS contribution

@@ -134,15 +134,19 @@ class GraphStore:
             )
         return int(stored)
 
-    def is_loaded(self, source_id: str, digest: str) -> bool:
+    def is_loaded(self, digest: str) -> bool:
+        return digest in self.loaded([digest])
+
+    def loaded(self, digests: Sequence[str]) -> set[str]:
+        """Those of `digests` the ledger holds, loaded under any name: asked in one query, as a read
+        transaction costs a round trip of about 13 ms on the embedded server (300 files asked one by
+        one: 3.8-4.6 s; at once: 0.03 s)."""
         deadline = time.monotonic() + self.retry_seconds
         while True:
             try:
                 with self._session() as session:
-                    entries = session.execute_read(
-                        lambda tx: tx.run(cypher.LEDGER_ENTRIES, id=source_id, digest=digest).data()
-                    )
-                return any(e["digest"] == digest for e in entries)
+                    rows = session.execute_read(lambda tx: tx.run(cypher.LOADED_DIGESTS, digests=list(digests)).data())
+                return {row["digest"] for row in rows}
             except DRIVER_ERRORS as error:
                 if not reconnect_in_time(error, deadline):
                     raise describe(self.endpoint, error) from error
