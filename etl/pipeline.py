@@ -213,10 +213,10 @@ def _dry_run(source: Source, options: LoadOptions, stop: threading.Event | None 
     and their ledger entry (edge keys, a compressed contribution) 0.05 s to build. They are freed
     before the memory goes back to the system, not after it."""
     try:
-        edges, _, stats, seconds = _identified(source, options, stop)
+        edges, addresses, stats, seconds = _identified(source, options, stop)
         _log_stages(source.id, seconds)
         counted = FileResult(source.id, "loaded", "dry run", stats, distinct_edges(edges))
-        del edges
+        del edges, addresses
         return counted
     finally:
         release_freed_memory()
